@@ -1,0 +1,351 @@
+package jwsgi.http;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+import jwsgi.wsgi.Exchange;
+import jwsgi.wsgi.ResponseHead;
+
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpURI;
+import org.eclipse.jetty.io.ByteBufferPool;
+import org.eclipse.jetty.io.RetainableByteBuffer;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * A Jetty request/response pair seen as a WSGI {@link Exchange}.
+ *
+ * <p>The response side is an ordered queue of pooled buffers: the Python worker copies each
+ * body chunk in ({@link #stage}) and hands it over ({@link #flush}); one Jetty write is in
+ * flight at a time, and its completion (on a Jetty thread) starts the next. The worker only
+ * waits when more than {@link #HIGH_WATER} bytes are queued for a slow client, so a Python
+ * thread is never tied to the speed of the network otherwise.
+ *
+ * <p>Threads: request accessors from any thread; {@code stage}/{@code flush}/{@code send*}
+ * from the one Python worker; write completions from Jetty's threads.
+ */
+final class JettyExchange implements Exchange {
+    /** Queued bytes above which the worker waits for the client to catch up. */
+    static final long HIGH_WATER = 1 << 20;
+    private static final int MIN_BUFFER = 4096;
+    private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
+
+    private final Request request;
+    private final Response response;
+    private final Callback callback;
+    private final ByteBufferPool pool;
+    private final String scheme;
+    private final HttpFields headers;
+    private Body body;
+    private RetainableByteBuffer bodyBuffer;
+    private ResponseHead head;
+    private boolean headApplied;
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition drained = lock.newCondition();
+    /** Chunks staged by the worker and not yet flushed; only the worker touches it. */
+    private final ArrayDeque<RetainableByteBuffer> staged = new ArrayDeque<>();
+    /** Chunks handed over and waiting for their write; guarded by {@link #lock}. */
+    private final ArrayDeque<RetainableByteBuffer> queue = new ArrayDeque<>();
+    private long queuedBytes;
+    private boolean writing;
+    private boolean lastQueued;
+    private Throwable failure;
+    private boolean completed;
+
+    JettyExchange(Request request, Response response, Callback callback, ByteBufferPool pool, String scheme) {
+        this.request = request;
+        this.response = response;
+        this.callback = callback;
+        this.pool = pool;
+        this.scheme = scheme;
+        this.headers = request.getHeaders();
+    }
+
+    void body(Body body, RetainableByteBuffer owner) {
+        this.body = body;
+        this.bodyBuffer = owner;
+    }
+
+    // ---- request --------------------------------------------------------------------------
+
+    @Override
+    public String method() {
+        return request.getMethod();
+    }
+
+    @Override
+    public String rawPath() {
+        String path = request.getHttpURI().getPath();
+        return path == null ? "" : path;
+    }
+
+    @Override
+    public String query() {
+        String q = request.getHttpURI().getQuery();
+        return q == null ? "" : q;
+    }
+
+    @Override
+    public String rawTarget() {
+        HttpURI uri = request.getHttpURI();
+        String pathQuery = uri.getPathQuery();
+        return pathQuery == null ? "" : pathQuery;
+    }
+
+    @Override
+    public String protocol() {
+        return request.getConnectionMetaData().getProtocol();
+    }
+
+    @Override
+    public String scheme() {
+        return scheme;
+    }
+
+    @Override
+    public String serverName() {
+        // Without a Host header Jetty names the server by its local address in long IPv6 form.
+        if (headers.contains(HttpHeader.HOST)) return Request.getServerName(request);
+        String local = Addresses.host(request.getConnectionMetaData().getLocalSocketAddress());
+        return local.indexOf(':') >= 0 ? "[" + local + "]" : local;  // as a Host header would name it
+    }
+
+    @Override
+    public int serverPort() {
+        if (headers.contains(HttpHeader.HOST)) return Request.getServerPort(request);
+        return Addresses.port(request.getConnectionMetaData().getLocalSocketAddress());
+    }
+
+    @Override
+    public String remoteAddr() {
+        return Addresses.host(request.getConnectionMetaData().getRemoteSocketAddress());
+    }
+
+    @Override
+    public int remotePort() {
+        return Addresses.port(request.getConnectionMetaData().getRemoteSocketAddress());
+    }
+
+    @Override
+    public int headerCount() {
+        return headers.size();
+    }
+
+    @Override
+    public String headerName(int index) {
+        return headers.getField(index).getName();
+    }
+
+    @Override
+    public String headerValue(int index) {
+        String value = headers.getField(index).getValue();
+        return value == null ? "" : value;
+    }
+
+    @Override
+    public Body body() {
+        return body;
+    }
+
+    Request request() {
+        return request;
+    }
+
+    // ---- response -------------------------------------------------------------------------
+
+    @Override
+    public void head(ResponseHead head) {
+        this.head = head;
+    }
+
+    @Override
+    public void stage(MemorySegment data, long length) {
+        if (length <= 0) return;
+        RetainableByteBuffer last = staged.peekLast();
+        if (last != null && last.space() >= length) {
+            append(last, data, length);
+            return;
+        }
+        RetainableByteBuffer buffer = pool.acquire((int) Math.max(length, MIN_BUFFER), true);
+        append(buffer, data, length);
+        staged.add(buffer);
+    }
+
+    private static void append(RetainableByteBuffer buffer, MemorySegment data, long length) {
+        ByteBuffer bb = buffer.getByteBuffer();
+        int position = bb.limit();
+        bb.limit(position + (int) length);
+        MemorySegment.copy(data, 0, MemorySegment.ofBuffer(bb), position, length);
+    }
+
+    @Override
+    public void flush(boolean last) throws IOException {
+        applyHead();
+        lock.lock();
+        try {
+            if (failure != null) {
+                releaseStaged();
+                throw new IOException(failure.getMessage(), failure);
+            }
+            while (!staged.isEmpty()) {
+                RetainableByteBuffer b = staged.poll();
+                queuedBytes += b.remaining();
+                queue.add(b);
+            }
+            if (last) lastQueued = true;
+            if (!writing) writeNext();
+            while (!last && queuedBytes > HIGH_WATER && failure == null) {
+                drained.awaitUninterruptibly();
+            }
+            if (failure != null) throw new IOException(failure.getMessage(), failure);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Starts the next write. Called with the lock held. */
+    private void writeNext() {
+        RetainableByteBuffer next = queue.poll();
+        boolean last = lastQueued && queue.isEmpty();
+        if (next == null && !last) {
+            writing = false;
+            return;
+        }
+        writing = true;
+        ByteBuffer bytes = next == null ? EMPTY : next.getByteBuffer();
+        if (next != null) queuedBytes -= next.remaining();
+        response.write(last, bytes, new WriteDone(next, last));
+    }
+
+    /** The completion of one write; runs on a Jetty thread and never blocks. */
+    private final class WriteDone implements Callback {
+        private final RetainableByteBuffer buffer;
+        private final boolean last;
+
+        WriteDone(RetainableByteBuffer buffer, boolean last) {
+            this.buffer = buffer;
+            this.last = last;
+        }
+
+        @Override
+        public void succeeded() {
+            if (buffer != null) buffer.release();
+            if (last) {
+                complete(null);
+                return;
+            }
+            lock.lock();
+            try {
+                drained.signalAll();
+                writeNext();
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public void failed(Throwable x) {
+            if (buffer != null) buffer.release();
+            lock.lock();
+            try {
+                failure = x;
+                writing = false;
+                while (!queue.isEmpty()) queue.poll().release();
+                queuedBytes = 0;
+                drained.signalAll();
+            } finally {
+                lock.unlock();
+            }
+            complete(x);
+        }
+
+        @Override
+        public InvocationType getInvocationType() {
+            return InvocationType.NON_BLOCKING;
+        }
+    }
+
+    private void applyHead() {
+        if (headApplied || head == null) return;
+        headApplied = true;
+        response.setStatus(head.status());
+        HttpFields.Mutable out = response.getHeaders();
+        for (ResponseHead.Header h : head.headers()) {
+            String name = h.name();
+            if (name.equalsIgnoreCase("Date") || name.equalsIgnoreCase("Server")) {
+                out.put(name, h.value());  // replaces the one the server adds, rather than sending two
+            } else {
+                out.add(name, h.value());
+            }
+        }
+        if (head.contentLength() >= 0 && !head.forbidsBody()) {
+            out.put(HttpHeader.CONTENT_LENGTH, head.contentLength());
+        }
+        if (head.close()) out.put(HttpHeader.CONNECTION, "close");
+    }
+
+    @Override
+    public void sendFile(FileChannel file, long position, long length) {
+        try (file) {
+            ByteBuffer content = length == 0 ? EMPTY : file.map(FileChannel.MapMode.READ_ONLY, position, length);
+            applyHead();
+            response.getHeaders().put(HttpHeader.CONTENT_LENGTH, length);
+            response.write(true, content, Callback.from(() -> complete(null), this::complete));
+        } catch (IOException e) {
+            abort(e);
+        }
+    }
+
+    @Override
+    public void sendError(int status, String message) {
+        releaseStaged();
+        if (response.isCommitted()) {
+            abort(new IOException("error after the response was committed: " + status));
+            return;
+        }
+        response.reset();
+        response.setStatus(status);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; charset=utf-8");
+        response.write(true, ByteBuffer.wrap((message + "\n").getBytes(StandardCharsets.UTF_8)),
+                Callback.from(() -> complete(null), this::complete));
+    }
+
+    @Override
+    public void abort(Throwable cause) {
+        releaseStaged();
+        complete(cause == null ? new IOException("aborted") : cause);
+    }
+
+    private void releaseStaged() {
+        while (!staged.isEmpty()) staged.poll().release();
+    }
+
+    /** Ends the exchange exactly once, releasing the request body buffer. */
+    private void complete(Throwable x) {
+        lock.lock();
+        try {
+            if (completed) return;
+            completed = true;
+        } finally {
+            lock.unlock();
+        }
+        if (bodyBuffer != null) bodyBuffer.release();
+        if (x == null) callback.succeeded();
+        else callback.failed(x);
+    }
+
+    /** Ends the exchange with an HTTP error before the app ran (e.g. a broken request body). */
+    void fail(Throwable x) {
+        complete(x);
+    }
+}

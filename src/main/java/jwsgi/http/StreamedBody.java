@@ -1,0 +1,46 @@
+package jwsgi.http;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+
+import jwsgi.wsgi.Exchange;
+
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Request;
+
+/**
+ * A request body read from the connection as the app asks for it: used when the client sent
+ * {@code Expect: 100-continue} (Jetty answers it on the first read, so the app decides) and
+ * when the body is larger than what is buffered before the app runs. Reads block the Python
+ * worker's thread, which has released the GIL.
+ *
+ * <p>Threads: the Python worker that runs the request.
+ */
+final class StreamedBody implements Exchange.Body.Streamed {
+    private final ByteBuffer prefix;
+    private final InputStream rest;
+    private byte[] scratch = new byte[0];
+
+    /** @param prefix bytes already read from the body (may be empty) */
+    StreamedBody(Request request, ByteBuffer prefix) {
+        this.prefix = prefix;
+        this.rest = Content.Source.asInputStream(request);
+    }
+
+    @Override
+    public int read(ByteBuffer into) throws IOException {
+        if (!into.hasRemaining()) return 0;
+        if (prefix.hasRemaining()) {
+            int n = Math.min(prefix.remaining(), into.remaining());
+            into.put(prefix.slice(prefix.position(), n));
+            prefix.position(prefix.position() + n);
+            return n;
+        }
+        int want = into.remaining();
+        if (scratch.length < want) scratch = new byte[Math.min(want, 1 << 16)];
+        int n = rest.read(scratch, 0, Math.min(want, scratch.length));
+        if (n > 0) into.put(scratch, 0, n);
+        return n;
+    }
+}

@@ -1,0 +1,245 @@
+package jwsgi.python;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * One Python interpreter and the objects jwsgi caches in it.
+ *
+ * <p>Python objects belong to the interpreter that made them, so everything cached here
+ * (the traceback formatter, jwsgi's glue modules) is per interpreter, never shared. The
+ * helpers convert between Java and Python values and turn a pending Python exception into a
+ * {@link PythonException}.
+ *
+ * <p>Threads: any platform thread attached to this interpreter; GIL: must hold.
+ */
+public final class Interpreter {
+    private final CPython api;
+    private final MemorySegment state;
+    private MemorySegment formatException;
+
+    Interpreter(CPython api, MemorySegment state) {
+        this.api = api;
+        this.state = state;
+    }
+
+    public CPython api() {
+        return api;
+    }
+
+    MemorySegment state() {
+        return state;
+    }
+
+    /** Returns {@code result} when it is not NULL, else throws the pending Python exception. */
+    public MemorySegment checked(MemorySegment result) {
+        if (CPython.isNull(result)) throw fetchError();
+        return result;
+    }
+
+    /** Throws the pending Python exception when {@code status} is -1. */
+    public void checked(int status) {
+        if (status == -1) throw fetchError();
+    }
+
+    /**
+     * Takes the pending Python exception (clearing it) and returns it with its formatted
+     * traceback. Never calls {@code PyErr_Print}, which exits the process on SystemExit.
+     */
+    public PythonException fetchError() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment pType = arena.allocate(ADDRESS);
+            MemorySegment pValue = arena.allocate(ADDRESS);
+            MemorySegment pTb = arena.allocate(ADDRESS);
+            api.errFetch(pType, pValue, pTb);
+            if (CPython.isNull(pType.get(ADDRESS, 0))) {
+                return new PythonException("SystemError", "a Python call failed without setting an exception", "", false);
+            }
+            api.errNormalize(pType, pValue, pTb);
+            MemorySegment type = pType.get(ADDRESS, 0);
+            MemorySegment value = pValue.get(ADDRESS, 0);
+            MemorySegment tb = pTb.get(ADDRESS, 0);
+            try {
+                if (!CPython.isNull(tb) && !CPython.isNull(value)) api.exceptionSetTraceback(value, tb);
+                String typeName = attrString(type, "__name__", "Exception");
+                String message = CPython.isNull(value) ? "" : strOrPlaceholder(value);
+                String traceback = format(type, value, tb);
+                return new PythonException(typeName, message, traceback, api.isExitException(type));
+            } finally {
+                api.decRef(type);
+                api.decRef(value);
+                api.decRef(tb);
+            }
+        }
+    }
+
+    private String format(MemorySegment type, MemorySegment value, MemorySegment tb) {
+        try {
+            if (formatException == null) {
+                MemorySegment module = checked(importModule("traceback"));
+                try {
+                    formatException = checked(getAttr(module, "format_exception"));
+                } finally {
+                    api.decRef(module);
+                }
+            }
+            MemorySegment tbArg = CPython.isNull(tb) ? api.none : tb;
+            MemorySegment valueArg = CPython.isNull(value) ? api.none : value;
+            MemorySegment lines = checked(api.call(formatException, type, valueArg, tbArg));
+            try {
+                StringBuilder text = new StringBuilder();
+                long n = api.listSize(lines);
+                for (long i = 0; i < n; i++) text.append(toJava(api.listGetItem(lines, i)));
+                return text.toString();
+            } finally {
+                api.decRef(lines);
+            }
+        } catch (PythonException e) {
+            return attrString(type, "__name__", "Exception") + ": <traceback could not be formatted: " + e.getMessage() + ">\n";
+        }
+    }
+
+    private String strOrPlaceholder(MemorySegment o) {
+        MemorySegment s = api.str(o);
+        if (CPython.isNull(s)) {
+            api.errClear();
+            return "<unprintable>";
+        }
+        try {
+            return toJava(s);
+        } finally {
+            api.decRef(s);
+        }
+    }
+
+    private String attrString(MemorySegment o, String name, String fallback) {
+        MemorySegment v = getAttr(o, name);
+        if (CPython.isNull(v)) {
+            api.errClear();
+            return fallback;
+        }
+        try {
+            return api.isUnicode(v) ? toJava(v) : fallback;
+        } finally {
+            api.decRef(v);
+        }
+    }
+
+    /** New reference to a {@code str} holding {@code s}, or throws. */
+    public MemorySegment string(String s) {
+        byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(Math.max(1, utf8.length));
+            MemorySegment.copy(utf8, 0, buf, JAVA_BYTE, 0, utf8.length);
+            return checked(api.unicodeFromUtf8(buf, utf8.length));
+        }
+    }
+
+    /** New reference to an interned {@code str}: for keys that are looked up on every request. */
+    public MemorySegment internedString(String s) {
+        try (Arena arena = Arena.ofConfined()) {
+            return checked(api.internFromString(arena.allocateFrom(s)));
+        }
+    }
+
+    /** New reference to a {@code list} of {@code str}. */
+    public MemorySegment stringList(List<String> values) {
+        MemorySegment list = checked(api.listNew(0));
+        try {
+            for (String v : values) {
+                MemorySegment s = string(v);
+                try {
+                    checked(api.listAppend(list, s));
+                } finally {
+                    api.decRef(s);
+                }
+            }
+            return list;
+        } catch (RuntimeException e) {
+            api.decRef(list);
+            throw e;
+        }
+    }
+
+    /** The value of a {@code str} (borrowed), or throws when it is not one. */
+    public String toJava(MemorySegment str) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment size = arena.allocate(JAVA_LONG);
+            MemorySegment data = checked(api.unicodeAsUtf8(str, size));
+            long n = size.get(JAVA_LONG, 0);
+            return new String(data.reinterpret(n).toArray(JAVA_BYTE), StandardCharsets.UTF_8);
+        }
+    }
+
+    /** New reference to {@code o.name}, or NULL with an exception set. */
+    public MemorySegment getAttr(MemorySegment o, String name) {
+        try (Arena arena = Arena.ofConfined()) {
+            return api.getAttr(o, arena.allocateFrom(name));
+        }
+    }
+
+    /** {@code o.name = value}, or throws. */
+    public void setAttr(MemorySegment o, String name, MemorySegment value) {
+        try (Arena arena = Arena.ofConfined()) {
+            checked(api.setAttr(o, arena.allocateFrom(name), value));
+        }
+    }
+
+    /** New reference to the module, or NULL with an exception set. */
+    public MemorySegment importModule(String name) {
+        try (Arena arena = Arena.ofConfined()) {
+            return api.importModule(arena.allocateFrom(name));
+        }
+    }
+
+    /** Borrowed {@code sys.name}, or NULL when it does not exist. */
+    public MemorySegment sys(String name) {
+        try (Arena arena = Arena.ofConfined()) {
+            return api.sysGetObject(arena.allocateFrom(name));
+        }
+    }
+
+    /** {@code sys.name = value} (not stolen), or throws. */
+    public void setSys(String name, MemorySegment value) {
+        try (Arena arena = Arena.ofConfined()) {
+            checked(api.sysSetObject(arena.allocateFrom(name), value));
+        }
+    }
+
+    /**
+     * Runs a Python module bundled in jwsgi's resources ({@code /jwsgi/<name>.py}) and
+     * registers it in {@code sys.modules} as {@code name}; returns a new reference to it.
+     */
+    public MemorySegment loadBundledModule(String name) {
+        String resource = "/jwsgi/" + name + ".py";
+        String source;
+        try (InputStream in = Interpreter.class.getResourceAsStream(resource)) {
+            if (in == null) throw new IllegalStateException("missing resource " + resource);
+            source = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read " + resource, e);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment filename = arena.allocateFrom("<jwsgi>/" + name + ".py");
+            MemorySegment code = checked(api.compileString(arena.allocateFrom(source), filename, CPython.PY_FILE_INPUT));
+            try {
+                return checked(api.execCodeModule(arena.allocateFrom(name), code, filename));
+            } finally {
+                api.decRef(code);
+            }
+        }
+    }
+
+    /** New reference to a builtin function implemented by {@code body}. */
+    public MemorySegment function(String name, JavaFunction.Body body) {
+        return checked(JavaFunction.create(api, name, body));
+    }
+}

@@ -1,0 +1,288 @@
+package jwsgi.python;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+/**
+ * The embedded CPython runtime: the one process-wide native resource, and its single owner.
+ *
+ * <p>Lifecycle, and the traps each step avoids (research/ffm-embedding.md):
+ * <ol>
+ *   <li>{@link #start}: dlopen libpython with {@code RTLD_GLOBAL} (C extension modules expect
+ *       the {@code Py*} symbols to be global), save the JVM's signal dispositions, then
+ *       initialise Python on a dedicated platform thread, {@code py-main}, which becomes
+ *       Python's main thread and later finalises it (finalising from another thread hangs on
+ *       3.11/3.12).</li>
+ *   <li>{@link #onMainThread} runs set-up work there with the GIL (importing the app).</li>
+ *   <li>{@link #attach} gives a platform thread its own, permanent thread state.</li>
+ *   <li>{@link #shutdown} closes the gate (no thread may enter Python once finalisation can
+ *       start: CPython would end that OS thread and the JVM could never exit), waits for the
+ *       threads inside Python, and finalises on {@code py-main}.</li>
+ * </ol>
+ *
+ * <p>Threads: any, except where a method says otherwise.
+ */
+public final class PythonRuntime {
+    private static final Logger LOG = LoggerFactory.getLogger(PythonRuntime.class);
+    /** CPython can be loaded and initialised once per process. */
+    private static final AtomicBoolean LOADED = new AtomicBoolean();
+    private static final int RTLD_NOW = 0x2;
+    private static final int RTLD_GLOBAL = 0x100;
+    /** CPython sizes its C recursion guards for the usual 8 MiB stack; Java's 1 MiB default can SIGSEGV. */
+    public static final long PYTHON_STACK_BYTES = 16L << 20;
+
+    private final PythonInstallation installation;
+    private final CPython api;
+    private final SignalGuard signals;
+    private final BlockingQueue<Runnable> mainQueue = new LinkedBlockingQueue<>();
+    private final Set<PythonThread> threads = ConcurrentHashMap.newKeySet();
+    private final Thread mainThread;
+    private volatile boolean closing;
+    private Interpreter main;
+    private MemorySegment mainThreadState;
+
+    private PythonRuntime(PythonInstallation installation, CPython api, SignalGuard signals) {
+        this.installation = installation;
+        this.api = api;
+        this.signals = signals;
+        this.mainThread = Thread.ofPlatform().name("py-main").daemon(true).stackSize(PYTHON_STACK_BYTES)
+                .unstarted(this::mainLoop);
+    }
+
+    /**
+     * Loads and initialises the interpreter, then returns with the GIL released.
+     *
+     * @param argv the value for {@code sys.argv}
+     * @throws PythonStartupException when the library cannot be loaded or initialised
+     */
+    public static PythonRuntime start(PythonInstallation installation, List<String> argv) {
+        if (!LOADED.compareAndSet(false, true)) {
+            throw new IllegalStateException("CPython is already loaded in this process");
+        }
+        dlopenGlobal(installation);
+        SignalGuard signals = SignalGuard.save();
+        CPython api = new CPython(installation.library(), installation.version());
+        PythonRuntime runtime = new PythonRuntime(installation, api, signals);
+        CompletableFuture<Void> ready = new CompletableFuture<>();
+        runtime.mainQueue.add(() -> {
+            try {
+                PyInit.initialize(api, installation);
+                runtime.mainThreadState = api.threadStateGet();
+                runtime.main = new Interpreter(api, api.threadStateInterpreter(runtime.mainThreadState));
+                MemorySegment list = runtime.main.stringList(argv);
+                try {
+                    runtime.main.setSys("argv", list);
+                } finally {
+                    api.decRef(list);
+                }
+                ready.complete(null);
+            } catch (Throwable t) {
+                ready.completeExceptionally(t);
+            }
+        });
+        runtime.mainThread.start();
+        try {
+            ready.get();
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new PythonStartupException("Python init failed", e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new PythonStartupException("interrupted while starting Python", e);
+        }
+        List<String> changed = signals.restore();
+        if (!changed.isEmpty()) LOG.warn("Python initialisation changed signal handlers {}; restored the JVM's", changed);
+        return runtime;
+    }
+
+    private static void dlopenGlobal(PythonInstallation installation) {
+        Linker linker = Linker.nativeLinker();
+        MethodHandle dlopen = linker.downcallHandle(linker.defaultLookup().find("dlopen").orElseThrow(),
+                FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT));
+        MethodHandle dlerror = linker.downcallHandle(linker.defaultLookup().find("dlerror").orElseThrow(),
+                FunctionDescriptor.of(ADDRESS));
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment handle = (MemorySegment) dlopen.invokeExact(
+                    arena.allocateFrom(installation.library().toString()), RTLD_NOW | RTLD_GLOBAL);
+            if (handle.address() == 0) {
+                MemorySegment err = (MemorySegment) dlerror.invokeExact();
+                String why = err.address() == 0 ? "unknown error" : err.reinterpret(4096).getString(0);
+                throw new PythonStartupException("cannot load " + installation.library() + ": " + why);
+            }
+        } catch (PythonStartupException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new PythonStartupException("cannot load " + installation.library() + ": " + t, t);
+        }
+    }
+
+    private void mainLoop() {
+        boolean holding = true;  // the first task initialises Python and leaves the GIL held
+        while (true) {
+            Runnable task;
+            try {
+                task = mainQueue.take();
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (!holding && main != null) api.restoreThread(mainThreadState);
+            try {
+                task.run();
+            } catch (Throwable t) {
+                LOG.error("unexpected failure on py-main", t);
+            }
+            if (closing) return;  // the finalise task ran: nothing of Python may be touched again
+            if (main != null) {
+                api.saveThread();
+                holding = false;
+            }
+        }
+    }
+
+    public PythonInstallation installation() {
+        return installation;
+    }
+
+    public CPython api() {
+        return api;
+    }
+
+    /** The main interpreter. Its objects may only be used with the GIL held. */
+    public Interpreter main() {
+        return main;
+    }
+
+    /**
+     * Runs {@code task} on Python's main thread with the GIL held and returns its result.
+     * Use it for work that Python expects on its main thread (importing the app, whose
+     * module may call {@code signal.signal}).
+     */
+    public <T> T onMainThread(Function<Interpreter, T> task) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        mainQueue.add(() -> {
+            try {
+                result.complete(task.apply(main));
+            } catch (Throwable t) {
+                result.completeExceptionally(t);
+            }
+        });
+        try {
+            return result.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error err) throw err;
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for py-main", e);
+        }
+    }
+
+    /**
+     * Puts back any signal disposition Python code changed since start-up.
+     *
+     * @return the names of the signals that had been changed
+     */
+    public List<String> restoreSignals() {
+        return signals.restore();
+    }
+
+    /**
+     * Creates a thread state for the calling platform thread in the main interpreter. The
+     * thread keeps it for life and must {@link #detach} it before ending.
+     */
+    public PythonThread attach() {
+        if (Thread.currentThread().isVirtual()) {
+            throw new IllegalStateException("Python must not run on a virtual thread: it may move between OS threads");
+        }
+        if (closing) throw new PythonShutdownException();
+        MemorySegment tstate = api.threadStateNew(main.state());
+        if (CPython.isNull(tstate)) throw new IllegalStateException("PyThreadState_New failed");
+        PythonThread thread = new PythonThread(this, main, tstate);
+        threads.add(thread);
+        return thread;
+    }
+
+    /** Deletes the calling thread's state (unless finalisation already did). */
+    public void detach(PythonThread thread) {
+        threads.remove(thread);
+        thread.close();
+    }
+
+    /**
+     * A platform thread with a stack big enough for CPython. Every thread that runs Python
+     * code must be made here.
+     */
+    public static Thread newThread(String name, Runnable body) {
+        return Thread.ofPlatform().name(name).daemon(true).stackSize(PYTHON_STACK_BYTES).unstarted(body);
+    }
+
+    boolean isClosing() {
+        return closing;
+    }
+
+    /**
+     * Stops Python: no thread may enter it any more; waits up to {@code timeout} for the
+     * threads inside it, then finalises it on py-main (running {@code atexit} handlers).
+     * When a thread is still inside Python (a hung request), finalisation is skipped:
+     * exiting the process without it is safe, finalising under a running thread is not.
+     *
+     * @return true when Python was finalised
+     */
+    public boolean shutdown(Duration timeout) {
+        closing = true;
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (PythonThread t : threads) {
+            while (t.isInside() && System.nanoTime() < deadline) {
+                try {
+                    Thread.sleep(5);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+            if (t.isInside()) {
+                LOG.warn("{} is still running Python code; not finalising Python (atexit handlers will not run)",
+                        t.owner().getName());
+                return false;
+            }
+        }
+        CompletableFuture<Integer> done = new CompletableFuture<>();
+        mainQueue.add(() -> done.complete(api.finalizeEx()));
+        try {
+            long left = Math.max(1, deadline - System.nanoTime());
+            int rc = done.get(Math.max(left, TimeUnit.SECONDS.toNanos(1)), TimeUnit.NANOSECONDS);
+            if (rc != 0) LOG.warn("Py_FinalizeEx reported an error ({}), e.g. while flushing sys.stdout", rc);
+            return true;
+        } catch (TimeoutException e) {
+            LOG.warn("Python finalisation did not finish in time (non-daemon Python threads still running?); exiting without it");
+            return false;
+        } catch (ExecutionException e) {
+            LOG.warn("Python finalisation failed", e.getCause());
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+}

@@ -1,0 +1,92 @@
+package jwsgi.python;
+
+import java.lang.foreign.MemorySegment;
+import java.util.function.Supplier;
+
+/**
+ * The Python thread state of one platform thread, created once and kept for the thread's life.
+ *
+ * <p>A CPython thread state belongs to one OS thread, so this object may only be used by the
+ * thread that created it ({@link PythonRuntime#attach}). {@link #enter} takes the GIL,
+ * {@link #exit} releases it, and {@link #released} releases it around a blocking Java
+ * operation performed while Python code is on the stack (reading a request body, waiting for
+ * the client): every blocking wait in jwsgi goes through that one method.
+ *
+ * <p>Threads: the owning thread only.
+ */
+public final class PythonThread {
+    private final PythonRuntime runtime;
+    private final CPython api;
+    private final Interpreter interpreter;
+    private final MemorySegment tstate;
+    private final Thread owner;
+    /** True from {@link #enter} to {@link #exit}: shutdown waits for it before finalising Python. */
+    private volatile boolean inside;
+
+    PythonThread(PythonRuntime runtime, Interpreter interpreter, MemorySegment tstate) {
+        this.runtime = runtime;
+        this.api = interpreter.api();
+        this.interpreter = interpreter;
+        this.tstate = tstate;
+        this.owner = Thread.currentThread();
+    }
+
+    public Interpreter interpreter() {
+        return interpreter;
+    }
+
+    /**
+     * Takes the GIL for this thread.
+     *
+     * @throws PythonShutdownException when the runtime is shutting down: Python must not be
+     *         entered once finalisation may start (CPython would end this OS thread)
+     */
+    public void enter() {
+        if (Thread.currentThread() != owner) {
+            throw new IllegalStateException("a Python thread state is used by " + Thread.currentThread()
+                    + " but belongs to " + owner);
+        }
+        inside = true;
+        if (runtime.isClosing()) {
+            inside = false;
+            throw new PythonShutdownException();
+        }
+        api.restoreThread(tstate);
+    }
+
+    /** Releases the GIL taken by {@link #enter}. */
+    public void exit() {
+        api.saveThread();
+        inside = false;
+    }
+
+    /**
+     * Runs a blocking Java operation with the GIL released, then takes it back. Only for
+     * code that runs between {@link #enter} and {@link #exit}.
+     */
+    public <T> T released(Supplier<T> blocking) {
+        api.saveThread();
+        try {
+            return blocking.get();
+        } finally {
+            api.restoreThread(tstate);
+        }
+    }
+
+    boolean isInside() {
+        return inside;
+    }
+
+    /** The platform thread that owns this thread state. */
+    public Thread owner() {
+        return owner;
+    }
+
+    /** Deletes the thread state. The thread must not be inside Python. */
+    void close() {
+        if (runtime.isClosing()) return;  // finalisation deletes every thread state itself
+        api.restoreThread(tstate);
+        api.threadStateClear(tstate);
+        api.threadStateDeleteCurrent();
+    }
+}

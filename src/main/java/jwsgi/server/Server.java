@@ -1,0 +1,120 @@
+package jwsgi.server;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+
+import jwsgi.config.Cli;
+import jwsgi.config.Settings;
+import jwsgi.http.HttpServer;
+import jwsgi.log.AccessLog;
+import jwsgi.python.PythonInstallation;
+import jwsgi.python.PythonLocator;
+import jwsgi.python.PythonRuntime;
+import jwsgi.python.PythonStartupException;
+import jwsgi.wsgi.AppLoadException;
+import jwsgi.wsgi.WorkerPool;
+import jwsgi.wsgi.WsgiApplication;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One server process from start to exit: find and start Python, load the app, start the
+ * Python threads and the listeners, then wait for a signal and stop gracefully.
+ */
+public final class Server {
+    private static final Logger LOG = LoggerFactory.getLogger(Server.class);
+    /** Request bodies up to this size are read before the app runs; larger ones are streamed. */
+    private static final int BUFFERED_BODY_LIMIT = 1 << 20;
+    /** How long a read or write inside a request may stall before the connection is closed. */
+    private static final Duration IO_TIMEOUT = Duration.ofSeconds(30);
+    private static final int BACKLOG = 2048;
+    private static final String DEMO_MODULE = "jwsgi_demo";
+
+    private final Settings settings;
+
+    public Server(Settings settings) {
+        this.settings = settings;
+    }
+
+    public ExitCode run() {
+        long pid = ProcessHandle.current().pid();
+        LOG.info("Starting jwsgi {}", Cli.jwsgiVersion());
+        PythonRuntime runtime;
+        try {
+            PythonInstallation python = new PythonLocator(System.getenv()).locate(settings.python());
+            LOG.info("Using {}", python.describe());
+            runtime = PythonRuntime.start(python, settings.argv());
+        } catch (PythonStartupException e) {
+            LOG.error("Cannot start Python: {}", e.getMessage());
+            return ExitCode.PYTHON_BOOT_ERROR;
+        }
+        WsgiApplication app;
+        String spec = settings.app();
+        try {
+            if (spec == null) {
+                runtime.onMainThread(py -> {
+                    py.api().decRef(py.loadBundledModule(DEMO_MODULE));
+                    return null;
+                });
+                spec = DEMO_MODULE + ":application";
+                LOG.info("No app given: serving the bundled demo app");
+            }
+            app = WsgiApplication.load(runtime,
+                    new WsgiApplication.Spec(spec, settings.chdir(), settings.pythonpath(), settings.env()),
+                    new WsgiApplication.Facts(settings.threads() > 1, false, "jwsgi/" + Cli.jwsgiVersion()));
+        } catch (AppLoadException e) {
+            if (e.traceback() != null) LOG.error("Failed to load the application '{}':\n{}", spec, e.traceback().stripTrailing());
+            LOG.error("Reason: {}", e.getMessage());
+            return ExitCode.APP_LOAD_ERROR;
+        }
+        List<String> changed = runtime.restoreSignals();
+        if (!changed.isEmpty()) {
+            LOG.warn("The app changed the handlers of {}; restored the server's (signals are the server's to handle)", changed);
+        }
+        WorkerPool pool = new WorkerPool(runtime, app, settings.threads());
+        AccessLog accessLog;
+        try {
+            accessLog = settings.accessLog() == null ? null : AccessLog.open(settings.accessLog());
+        } catch (IOException e) {
+            LOG.error("Cannot open the access log {}: {}", settings.accessLog(), e.getMessage());
+            return ExitCode.FAILURE;
+        }
+        HttpServer http = new HttpServer(new HttpServer.Options(settings.binds(), settings.keepAlive(), IO_TIMEOUT,
+                settings.gracefulTimeout(), BUFFERED_BODY_LIMIT, BACKLOG), pool, accessLog);
+        Signals signals = new Signals("TERM", "INT");
+        try {
+            for (String url : http.start()) LOG.info("Listening at: {} ({})", url, pid);
+        } catch (Exception e) {
+            LOG.error("Cannot listen on {}: {}", settings.binds(), rootMessage(e));
+            return ExitCode.FAILURE;
+        }
+        LOG.info("Using worker: threads ({} Python thread{}), app {}", settings.threads(), settings.threads() == 1 ? "" : "s", spec);
+        try {
+            String signal = signals.next();
+            LOG.info("Handling signal: {}", signal.toLowerCase());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        stop(http, pool, runtime, accessLog);
+        LOG.info("Shutting down: Master");
+        return ExitCode.OK;
+    }
+
+    private void stop(HttpServer http, WorkerPool pool, PythonRuntime runtime, AccessLog accessLog) {
+        try {
+            http.stop();
+        } catch (Exception e) {
+            LOG.warn("Stopping the listeners: {}", rootMessage(e));
+        }
+        pool.stop(1000);
+        runtime.shutdown(Duration.ofSeconds(5));
+        if (accessLog != null) accessLog.close();
+    }
+
+    private static String rootMessage(Throwable t) {
+        while (t.getCause() != null) t = t.getCause();
+        return t.getMessage() == null ? t.toString() : t.getMessage();
+    }
+}

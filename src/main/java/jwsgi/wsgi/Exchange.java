@@ -1,0 +1,97 @@
+package jwsgi.wsgi;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+
+/**
+ * One HTTP request and its response, as the WSGI layer sees it. The HTTP layer implements it;
+ * the WSGI layer turns it into an environ, calls the app, and streams the result back.
+ *
+ * <p>The request side is read-only and fully parsed. The response side is used in this order:
+ * {@link #stage} (copy body bytes while the GIL is held, as they live in a Python object),
+ * then {@link #flush} without the GIL. The first {@code flush} sends the head given to
+ * {@link #head}. A response ends with exactly one of {@code flush(last=true)},
+ * {@link #sendFile}, {@link #sendError} or {@link #abort}.
+ *
+ * <p>Threads: the request accessors may be called from any thread; the response side only by
+ * the one Python worker that runs the request.
+ */
+public interface Exchange {
+    String method();
+
+    /** The request path as received, still percent-encoded. */
+    String rawPath();
+
+    /** The query string as received, without '?', or "" when there is none. */
+    String query();
+
+    /** The request target as received (gunicorn's RAW_URI). */
+    String rawTarget();
+
+    /** "HTTP/1.1", "HTTP/1.0" or "HTTP/2.0". */
+    String protocol();
+
+    /** "http" or "https". */
+    String scheme();
+
+    String serverName();
+
+    int serverPort();
+
+    String remoteAddr();
+
+    int remotePort();
+
+    int headerCount();
+
+    /** The header name as received. */
+    String headerName(int index);
+
+    /** The header value; each char is one byte of the value as received (latin-1). */
+    String headerValue(int index);
+
+    /** The request body. */
+    Body body();
+
+    /** Records the status and headers to send with the first {@link #flush}. */
+    void head(ResponseHead head);
+
+    /** Copies {@code length} bytes of body from native memory into the response buffer. */
+    void stage(MemorySegment data, long length);
+
+    /**
+     * Sends what {@link #stage} collected (and the head, the first time). Does not block unless
+     * the client is so far behind that the buffered bytes exceed the limit; then it waits.
+     *
+     * @throws IOException when the client has gone or the write failed
+     */
+    void flush(boolean last) throws IOException;
+
+    /** Sends the head and {@code length} bytes of {@code file} from {@code position}, then ends. Owns the channel. */
+    void sendFile(FileChannel file, long position, long length);
+
+    /** Ends the exchange with an error response (before anything was sent). */
+    void sendError(int status, String message);
+
+    /** Ends the exchange abnormally: the connection is closed, what was sent stays incomplete. */
+    void abort(Throwable cause);
+
+    /** The request body, read before the app runs or streamed while it reads. */
+    sealed interface Body permits Body.Buffered, Body.Streamed {
+        /** The whole body, already read. */
+        record Buffered(ByteBuffer content) implements Body {}
+
+        /** A body read from the connection as the app asks for it (large bodies, Expect: 100-continue). */
+        non-sealed interface Streamed extends Body {
+            /**
+             * Reads into {@code into}: blocks until at least one byte is available.
+             *
+             * @return the number of bytes read, or -1 at the end of the body
+             * @throws IOException when the body cannot be read (client gone, malformed chunking)
+             */
+            int read(ByteBuffer into) throws IOException;
+        }
+    }
+}

@@ -1,0 +1,212 @@
+package jwsgi.testing;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A real jwsgi server in its own process, started through its command line ({@code jwsgi.server.Main})
+ * with the test class path, listening on a port the system chose. Its standard output and error
+ * are captured for assertions.
+ */
+public final class ServerProcess implements AutoCloseable {
+    /** The test apps, put on sys.path with --chdir. */
+    public static final Path APPS = Path.of("src/test/python/apps").toAbsolutePath();
+    private static final Pattern LISTENING = Pattern.compile("Listening at: http://(\\[[^\\]]+\\]|[^:]+):(\\d+) ");
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+
+    private final Process process;
+    private final StringBuffer output = new StringBuffer();
+    private final StringBuffer stdout = new StringBuffer();
+    private volatile int port = -1;
+    private volatile String host;
+
+    private ServerProcess(Process process) {
+        this.process = process;
+    }
+
+    /** The java command that runs jwsgi's Main with this JVM's class path. */
+    public static List<String> command(List<String> args) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("--enable-native-access=ALL-UNNAMED");
+        cmd.add("-Xshare:auto");
+        cmd.add("-XX:TieredStopAtLevel=1");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add("jwsgi.server.Main");
+        cmd.addAll(args);
+        return cmd;
+    }
+
+    /** Starts jwsgi with Debian's python3, the test apps directory and (unless -b is given) a free loopback port, plus {@code args}. */
+    public static ServerProcess start(String... args) {
+        List<String> all = new ArrayList<>(List.of("--python", Pythons.DEBIAN.toString(), "--chdir", APPS.toString()));
+        if (!Arrays.asList(args).contains("-b")) all.addAll(List.of("-b", "127.0.0.1:0"));
+        all.addAll(Arrays.asList(args));
+        return startRaw(all, Map.of());
+    }
+
+    /** Starts jwsgi with exactly {@code args} and extra environment variables; waits until it listens. */
+    public static ServerProcess startRaw(List<String> args, Map<String, String> env) {
+        ServerProcess server = launch(args, env);
+        server.awaitListening();
+        return server;
+    }
+
+    /** Starts jwsgi without waiting for it to listen (for start-up failures). */
+    public static ServerProcess launch(List<String> args, Map<String, String> env) {
+        ProcessBuilder pb = new ProcessBuilder(command(args));
+        pb.environment().putAll(env);
+        pb.environment().remove("VIRTUAL_ENV");
+        try {
+            ServerProcess server = new ServerProcess(pb.start());
+            server.pump(server.process.getErrorStream(), null);
+            server.pump(server.process.getInputStream(), server.stdout);
+            return server;
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot start jwsgi", e);
+        }
+    }
+
+    private void pump(java.io.InputStream in, StringBuffer alsoTo) {
+        Thread t = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    synchronized (output) {
+                        output.append(line).append('\n');
+                        if (alsoTo != null) alsoTo.append(line).append('\n');
+                        Matcher m = LISTENING.matcher(line);
+                        if (port < 0 && m.find()) {
+                            host = m.group(1);
+                            port = Integer.parseInt(m.group(2));
+                        }
+                        output.notifyAll();
+                    }
+                }
+            } catch (IOException ignored) {
+                // the process ended
+            }
+        }, "server-output");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private void awaitListening() {
+        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+        synchronized (output) {
+            while (port < 0) {
+                if (!process.isAlive()) {
+                    throw new IllegalStateException("jwsgi exited with " + process.exitValue() + " before listening:\n" + output);
+                }
+                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                if (left <= 0) {
+                    process.destroyForcibly();
+                    throw new IllegalStateException("jwsgi did not listen within " + START_TIMEOUT + ":\n" + output);
+                }
+                try {
+                    output.wait(Math.min(left, 200));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public String host() {
+        return host;
+    }
+
+    /** The base URL, e.g. http://127.0.0.1:41234 */
+    public String url() {
+        return "http://" + host + ":" + port;
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    /** Everything the server wrote to stdout and stderr so far. */
+    public String output() {
+        return output.toString();
+    }
+
+    /** What the server wrote to stdout (the access log when it goes to '-'). */
+    public String stdout() {
+        return stdout.toString();
+    }
+
+    /** Waits until the output contains {@code text}, up to {@code timeout}. */
+    public boolean awaitOutput(String text, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (output) {
+            while (output.indexOf(text) < 0) {
+                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                if (left <= 0) return false;
+                try {
+                    output.wait(Math.min(left, 100));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    /** Sends a signal (e.g. "TERM", "INT", "KILL") to the server. */
+    public void signal(String name) {
+        try {
+            new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start().waitFor();
+        } catch (IOException | InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Waits for the process to exit and returns its exit code. */
+    public int waitFor(Duration timeout) {
+        try {
+            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                process.destroyForcibly();
+                throw new IllegalStateException("jwsgi did not exit within " + timeout + ":\n" + output);
+            }
+            Thread.sleep(50);  // let the output pumps drain
+            return process.exitValue();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /** SIGTERM, then SIGKILL if it does not stop within 20 s. */
+    @Override
+    public void close() {
+        if (!process.isAlive()) return;
+        signal("TERM");
+        try {
+            if (!process.waitFor(20, TimeUnit.SECONDS)) process.destroyForcibly().waitFor();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
