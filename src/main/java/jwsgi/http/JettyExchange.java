@@ -58,6 +58,7 @@ final class JettyExchange implements Exchange {
     private final ArrayDeque<RetainableByteBuffer> queue = new ArrayDeque<>();
     private long queuedBytes;
     private boolean writing;
+    private boolean wroteAny;
     private boolean lastQueued;
     private Throwable failure;
     private boolean completed;
@@ -222,6 +223,16 @@ final class JettyExchange implements Exchange {
             return;
         }
         writing = true;
+        if (next == null && !wroteAny && head != null && head.contentLength() < 0
+                && (head.status() == 304 || "HEAD".equals(request.getMethod()))) {
+            // A last write with nothing written before makes Jetty declare "Content-Length: 0",
+            // which would be false for HEAD (a GET may have a body) and for 304 (the length is
+            // the representation's). Committing the head with a non-last write first avoids it.
+            wroteAny = true;
+            response.write(false, EMPTY, new WriteDone(null, false));
+            return;
+        }
+        wroteAny = true;
         ByteBuffer bytes = next == null ? EMPTY : next.getByteBuffer();
         if (next != null) queuedBytes -= next.remaining();
         response.write(last, bytes, new WriteDone(next, last));

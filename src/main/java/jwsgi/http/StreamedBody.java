@@ -3,10 +3,13 @@ package jwsgi.http;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.util.concurrent.TimeoutException;
 
 import jwsgi.wsgi.Exchange;
 
+import org.eclipse.jetty.http.HttpException;
 import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.io.EofException;
 import org.eclipse.jetty.server.Request;
 
 /**
@@ -39,8 +42,23 @@ final class StreamedBody implements Exchange.Body.Streamed {
         }
         int want = into.remaining();
         if (scratch.length < want) scratch = new byte[Math.min(want, 1 << 16)];
-        int n = rest.read(scratch, 0, Math.min(want, scratch.length));
+        int n;
+        try {
+            n = rest.read(scratch, 0, Math.min(want, scratch.length));
+        } catch (IOException e) {
+            throw new IOException(describe(e), e);
+        }
         if (n > 0) into.put(scratch, 0, n);
         return n;
+    }
+
+    /** An app sees this message in its OSError: say what happened, not which Jetty class noticed. */
+    private static String describe(IOException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof EofException) return "the client closed the connection before sending the whole body";
+            if (t instanceof TimeoutException) return "the client stopped sending the body (idle timeout)";
+            if (t instanceof HttpException http) return "malformed request body: " + http.getReason();
+        }
+        return e.getMessage();
     }
 }

@@ -59,6 +59,8 @@ public final class PythonRuntime {
     private final Set<PythonThread> threads = ConcurrentHashMap.newKeySet();
     private final Thread mainThread;
     private volatile boolean closing;
+    /** Set by the finalise task on py-main: after it, py-main must not touch Python again. */
+    private boolean finalized;
     private Interpreter main;
     private MemorySegment mainThreadState;
 
@@ -151,7 +153,7 @@ public final class PythonRuntime {
             } catch (Throwable t) {
                 LOG.error("unexpected failure on py-main", t);
             }
-            if (closing) return;  // the finalise task ran: nothing of Python may be touched again
+            if (finalized) return;
             if (main != null) {
                 api.saveThread();
                 holding = false;
@@ -268,7 +270,10 @@ public final class PythonRuntime {
             }
         }
         CompletableFuture<Integer> done = new CompletableFuture<>();
-        mainQueue.add(() -> done.complete(api.finalizeEx()));
+        mainQueue.add(() -> {
+            finalized = true;
+            done.complete(api.finalizeEx());
+        });
         try {
             long left = Math.max(1, deadline - System.nanoTime());
             int rc = done.get(Math.max(left, TimeUnit.SECONDS.toNanos(1)), TimeUnit.NANOSECONDS);

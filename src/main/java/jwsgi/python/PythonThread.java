@@ -84,9 +84,13 @@ public final class PythonThread {
 
     /** Deletes the thread state. The thread must not be inside Python. */
     void close() {
-        if (runtime.isClosing()) return;  // finalisation deletes every thread state itself
-        api.restoreThread(tstate);
+        try {
+            enter();
+        } catch (PythonShutdownException e) {
+            return;  // finalisation deletes every thread state itself
+        }
         api.threadStateClear(tstate);
-        api.threadStateDeleteCurrent();
+        api.threadStateDeleteCurrent();  // also releases the GIL
+        inside = false;
     }
 }

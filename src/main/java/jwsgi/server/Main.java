@@ -31,7 +31,7 @@ public final class Main {
             argv.add("jwsgi");
             argv.addAll(Arrays.asList(args));
             settings = cli.settings(cmd, argv);
-            Logging.configure(settings.logLevel());
+            Logging.configure(settings.logging().logLevel());
         } catch (CommandLine.ParameterException e) {
             System.err.println("jwsgi: error: " + e.getMessage());
             CommandLine.UnmatchedArgumentException.printSuggestions(e, System.err);

@@ -3,6 +3,7 @@ package jwsgi.server;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeoutException;
 
 import jwsgi.config.Cli;
 import jwsgi.config.Settings;
@@ -31,6 +32,8 @@ public final class Server {
     private static final Duration IO_TIMEOUT = Duration.ofSeconds(30);
     private static final int BACKLOG = 2048;
     private static final String DEMO_MODULE = "jwsgi_demo";
+    /** After the graceful timeout, how long Python threads get to leave Python before the process exits without finalising it. */
+    private static final Duration STOP_WAIT = Duration.ofSeconds(1);
 
     private final Settings settings;
 
@@ -43,7 +46,7 @@ public final class Server {
         LOG.info("Starting jwsgi {}", Cli.jwsgiVersion());
         PythonRuntime runtime;
         try {
-            PythonInstallation python = new PythonLocator(System.getenv()).locate(settings.python());
+            PythonInstallation python = new PythonLocator(System.getenv()).locate(settings.python().python());
             LOG.info("Using {}", python.describe());
             runtime = PythonRuntime.start(python, settings.argv());
         } catch (PythonStartupException e) {
@@ -62,8 +65,8 @@ public final class Server {
                 LOG.info("No app given: serving the bundled demo app");
             }
             app = WsgiApplication.load(runtime,
-                    new WsgiApplication.Spec(spec, settings.chdir(), settings.pythonpath(), settings.env()),
-                    new WsgiApplication.Facts(settings.threads() > 1, false, "jwsgi/" + Cli.jwsgiVersion()));
+                    new WsgiApplication.Spec(spec, settings.python().chdir(), settings.python().pythonpath(), settings.python().env()),
+                    new WsgiApplication.Facts(settings.worker().threads() > 1, false, "jwsgi/" + Cli.jwsgiVersion()));
         } catch (AppLoadException e) {
             if (e.traceback() != null) LOG.error("Failed to load the application '{}':\n{}", spec, e.traceback().stripTrailing());
             LOG.error("Reason: {}", e.getMessage());
@@ -73,24 +76,24 @@ public final class Server {
         if (!changed.isEmpty()) {
             LOG.warn("The app changed the handlers of {}; restored the server's (signals are the server's to handle)", changed);
         }
-        WorkerPool pool = new WorkerPool(runtime, app, settings.threads());
+        WorkerPool pool = new WorkerPool(runtime, app, settings.worker().threads());
         AccessLog accessLog;
         try {
-            accessLog = settings.accessLog() == null ? null : AccessLog.open(settings.accessLog());
+            accessLog = settings.logging().accessLog() == null ? null : AccessLog.open(settings.logging().accessLog());
         } catch (IOException e) {
-            LOG.error("Cannot open the access log {}: {}", settings.accessLog(), e.getMessage());
+            LOG.error("Cannot open the access log {}: {}", settings.logging().accessLog(), e.getMessage());
             return ExitCode.FAILURE;
         }
-        HttpServer http = new HttpServer(new HttpServer.Options(settings.binds(), settings.keepAlive(), IO_TIMEOUT,
-                settings.gracefulTimeout(), BUFFERED_BODY_LIMIT, BACKLOG), pool, accessLog);
+        HttpServer http = new HttpServer(new HttpServer.Options(settings.socket().binds(), settings.worker().keepAlive(), IO_TIMEOUT,
+                settings.worker().gracefulTimeout(), BUFFERED_BODY_LIMIT, BACKLOG), pool, accessLog);
         Signals signals = new Signals("TERM", "INT");
         try {
             for (String url : http.start()) LOG.info("Listening at: {} ({})", url, pid);
         } catch (Exception e) {
-            LOG.error("Cannot listen on {}: {}", settings.binds(), rootMessage(e));
+            LOG.error("Cannot listen on {}: {}", settings.socket().binds().stream().map(b -> b.authority(b.port())).toList(), rootMessage(e));
             return ExitCode.FAILURE;
         }
-        LOG.info("Using worker: threads ({} Python thread{}), app {}", settings.threads(), settings.threads() == 1 ? "" : "s", spec);
+        LOG.info("Using worker: threads ({} Python thread{}), app {}", settings.worker().threads(), settings.worker().threads() == 1 ? "" : "s", spec);
         try {
             String signal = signals.next();
             LOG.info("Handling signal: {}", signal.toLowerCase());
@@ -106,10 +109,15 @@ public final class Server {
         try {
             http.stop();
         } catch (Exception e) {
-            LOG.warn("Stopping the listeners: {}", rootMessage(e));
+            if (e instanceof TimeoutException || e.getCause() instanceof TimeoutException) {
+                LOG.warn("Graceful timeout ({} s) expired with requests still running; their connections are closed",
+                        settings.worker().gracefulTimeout().toSeconds());
+            } else {
+                LOG.warn("Stopping the listeners: {}", rootMessage(e));
+            }
         }
-        pool.stop(1000);
-        runtime.shutdown(Duration.ofSeconds(5));
+        pool.stop(STOP_WAIT.toMillis());
+        runtime.shutdown(STOP_WAIT);
         if (accessLog != null) accessLog.close();
     }
 

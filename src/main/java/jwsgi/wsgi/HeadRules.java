@@ -59,8 +59,8 @@ public final class HeadRules {
                 if (contentLength >= 0 && contentLength != length) {
                     throw new InvalidHeadException("two different Content-Length headers: " + contentLength + " and " + length);
                 }
-                if (contentLength >= 0) continue;
                 contentLength = length;
+                continue;  // carried by ResponseHead.contentLength, sent once by the HTTP layer
             } else if (HOP_BY_HOP.contains(lower)) {
                 if (lower.equals("connection") && value.toLowerCase(Locale.ROOT).contains("close")) close = true;
                 continue;

@@ -45,6 +45,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 final class PythonWorker implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(PythonWorker.class);
+    private static final MemorySegment CLOSE = Arena.global().allocateFrom("close");
 
     private final PythonRuntime runtime;
     private final WsgiApplication app;
@@ -355,7 +356,9 @@ final class PythonWorker implements Runnable {
 
     /** Calls {@code result.close()} when it exists; returns its exception, if any. */
     private PythonException close(MemorySegment result) {
-        MemorySegment closeFn = py.getAttr(result, "close");
+        // Most apps return a list, which has no close(): skip the lookup and its AttributeError.
+        if (api.isExactList(result)) return null;
+        MemorySegment closeFn = api.getAttr(result, CLOSE);
         if (CPython.isNull(closeFn)) {
             api.errClear();
             return null;

@@ -28,6 +28,7 @@ public final class ServerProcess implements AutoCloseable {
     private final Process process;
     private final StringBuffer output = new StringBuffer();
     private final StringBuffer stdout = new StringBuffer();
+    private final List<Thread> pumps = new ArrayList<>();
     private volatile int port = -1;
     private volatile String host;
 
@@ -100,6 +101,7 @@ public final class ServerProcess implements AutoCloseable {
             }
         }, "server-output");
         t.setDaemon(true);
+        pumps.add(t);
         t.start();
     }
 
@@ -186,7 +188,7 @@ public final class ServerProcess implements AutoCloseable {
                 process.destroyForcibly();
                 throw new IllegalStateException("jwsgi did not exit within " + timeout + ":\n" + output);
             }
-            Thread.sleep(50);  // let the output pumps drain
+            for (Thread pump : pumps) pump.join(2000);  // all output read
             return process.exitValue();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -1,0 +1,67 @@
+package jwsgi.server;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.Socket;
+import java.time.Duration;
+
+import jwsgi.testing.Http;
+import jwsgi.testing.RawHttp;
+import jwsgi.testing.ServerProcess;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** SIGTERM and SIGINT stop the server gracefully: in-flight requests finish, then exit 0. */
+class LifecycleTest {
+
+    /** Sends a request that sleeps in the app, and returns once the app reports it is sleeping. */
+    private static RawHttp sleeping(ServerProcess server, double seconds, String tag) throws Exception {
+        RawHttp c = RawHttp.to(server);
+        c.send("GET /sleep?s=" + seconds + "&tag=" + tag + " HTTP/1.1\r\nHost: h\r\n\r\n");
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!Http.get(server.url() + "/events").body().contains("sleep:start:" + tag)) {
+            if (System.nanoTime() > deadline) throw new AssertionError("the request never reached the app");
+            Thread.sleep(20);
+        }
+        return c;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"TERM", "INT"})
+    void aSignalLetsTheInFlightRequestFinishThenExitsZero(String signal) throws Exception {
+        ServerProcess server = ServerProcess.start("corpus", "--threads", "2");
+        try (RawHttp inFlight = sleeping(server, 1.5, signal)) {
+            server.signal(signal);
+            assertTrue(server.awaitOutput("Handling signal: " + signal.toLowerCase(), Duration.ofSeconds(5)), server.output());
+            RawHttp.Response r = inFlight.read();
+            assertEquals(200, r.status(), "the in-flight request completed");
+            assertTrue(r.text().contains("\"slept\": 1.5"), r.text());
+        }
+        assertEquals(0, server.waitFor(Duration.ofSeconds(15)), server.output());
+        assertThrows(ConnectException.class, () -> new Socket("127.0.0.1", server.port()).close(), "no longer listening");
+    }
+
+    @Test
+    void theGracefulTimeoutBoundsTheWait() throws Exception {
+        ServerProcess server = ServerProcess.start("corpus", "--threads", "2", "--graceful-timeout", "1");
+        try (RawHttp hung = sleeping(server, 30, "hung")) {
+            long start = System.nanoTime();
+            server.signal("TERM");
+            assertEquals(0, server.waitFor(Duration.ofSeconds(20)));
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+            assertTrue(took.compareTo(Duration.ofSeconds(5)) < 0, "stopped soon after the graceful timeout: " + took);
+            assertTrue(hung.isClosedByPeer(), "the hung request's connection was closed");
+        } catch (IOException ignored) {
+            // the connection was reset: closed too
+        }
+        assertTrue(server.output().contains("Graceful timeout (1 s) expired"), server.output());
+        assertTrue(server.output().contains("py-worker-0 is still running Python code")
+                || server.output().contains("py-worker-1 is still running Python code"), server.output());
+    }
+}
