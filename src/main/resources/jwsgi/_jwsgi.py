@@ -67,12 +67,12 @@ def load_app(spec):
         if module_name.endswith(".py"):
             hint = f" (did you mean '{module_name[:-3]}:{target}'? name a module, not a file)"
         raise AppLoadError(f"no module named '{module_name}'{hint}; sys.path is {sys.path}. "
-                           f"Use --chdir or --pythonpath to add the app's directory.") from None
+                           f"Use --chdir or --pythonpath to add the app's directory.") from e
     try:
         app = getattr(module, name)
-    except AttributeError:
+    except AttributeError as e:
         raise AppLoadError(f"module '{module_name}' has no attribute '{name}' "
-                           f"({module.__file__ if hasattr(module, '__file__') else module_name})") from None
+                           f"({module.__file__ if hasattr(module, '__file__') else module_name})") from e
     if args is not None:
         app = app(*args, **kwargs)
     if app is None:

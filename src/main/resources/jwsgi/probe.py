@@ -1,6 +1,7 @@
 # Run by jwsgi with the interpreter the user chose, once, before embedding it.
 # Prints what jwsgi needs to load that interpreter's libpython and to make sys.prefix,
 # sys.executable and sys.path inside the server equal to what the interpreter shows alone.
+# Written so that any Python (even 2.7) can run it, so jwsgi can say which version it found.
 import sys
 
 # sys.path[0] is the entry for "-c" (the working directory); an embedded interpreter has none.
@@ -12,15 +13,16 @@ import sysconfig  # noqa: E402
 
 
 def emit(key, value):
-    print(f"{key}\t{'' if value is None else value}")
+    sys.stdout.write("%s\t%s\n" % (key, "" if value is None else value))
 
 
 cv = sysconfig.get_config_var
-emit("version", "%d.%d.%d" % sys.version_info[:3])
-emit("implementation", sys.implementation.name)
+implementation = getattr(sys, "implementation", None)
+emit("version", "%d.%d.%d" % tuple(sys.version_info[:3]))
+emit("implementation", implementation.name if implementation else "cpython")
 emit("executable", sys.executable)
 emit("prefix", sys.prefix)
-emit("base_prefix", sys.base_prefix)
+emit("base_prefix", getattr(sys, "base_prefix", sys.prefix))
 emit("libdir", cv("LIBDIR"))
 emit("instsoname", cv("INSTSONAME"))
 emit("ldlibrary", cv("LDLIBRARY"))

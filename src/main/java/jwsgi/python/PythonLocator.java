@@ -21,7 +21,10 @@ import java.util.concurrent.TimeUnit;
  * and paths; nothing is guessed from file names.
  */
 public final class PythonLocator {
-    private static final long PROBE_TIMEOUT_SECONDS = 60;
+    /** How long the interpreter may take to describe itself; JWSGI_PROBE_TIMEOUT (seconds) overrides it. */
+    private static final long PROBE_TIMEOUT_SECONDS = 30;
+    private static final String NEED = "jwsgi needs CPython " + PythonVersion.SUPPORTED
+            + " with its shared library; choose one with --python (an interpreter or a virtualenv directory).";
 
     private final Map<String, String> environment;
 
@@ -40,13 +43,18 @@ public final class PythonLocator {
         Path interpreter = choose(option);
         Map<String, String> facts = new HashMap<>();
         List<String> sysPath = new ArrayList<>();
-        for (String line : probe(interpreter).split("\n")) {
+        String report = probe(interpreter);
+        for (String line : report.split("\n")) {
             int tab = line.indexOf('\t');
             if (tab < 0) continue;
             String key = line.substring(0, tab);
             String value = line.substring(tab + 1);
             if (key.equals("path")) sysPath.add(value);
             else facts.put(key, value);
+        }
+        if (!facts.containsKey("implementation") || !facts.containsKey("version")) {
+            throw new PythonStartupException(interpreter + " did not answer like a Python interpreter"
+                    + (report.isBlank() ? " (it printed nothing)" : "; it printed:\n" + report.strip()) + "\n" + NEED);
         }
         if (!"cpython".equals(facts.get("implementation"))) {
             throw new PythonStartupException(interpreter + " is " + facts.get("implementation")
@@ -67,7 +75,8 @@ public final class PythonLocator {
             Path p = Path.of(option).toAbsolutePath().normalize();
             if (Files.isDirectory(p)) {
                 return venvInterpreter(p).orElseThrow(() -> new PythonStartupException("--python " + option
-                        + " is a directory without bin/python3 or bin/python: give a virtualenv directory or an interpreter."));
+                        + " is a directory without an executable bin/python3 or bin/python (missing, or a broken link):"
+                        + " give a virtualenv directory or an interpreter."));
             }
             if (!Files.isExecutable(p)) {
                 throw new PythonStartupException("--python " + option + ": "
@@ -103,33 +112,61 @@ public final class PythonLocator {
         return Optional.empty();
     }
 
-    private static String probe(Path interpreter) {
+    /** Runs probe.py with the interpreter. Its output goes to a file, so a hung interpreter cannot hang jwsgi. */
+    private String probe(Path interpreter) {
         String source;
         try (InputStream in = PythonLocator.class.getResourceAsStream("/jwsgi/probe.py")) {
             source = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new PythonStartupException("cannot read the bundled probe.py: " + e.getMessage(), e);
         }
-        ProcessBuilder pb = new ProcessBuilder(interpreter.toString(), "-c", source).redirectErrorStream(true);
+        long timeout = probeTimeoutSeconds();
+        Path out = null;
+        Process process = null;
         try {
-            Process process = pb.start();
-            process.getOutputStream().close();
-            byte[] out = process.getInputStream().readAllBytes();
-            if (!process.waitFor(PROBE_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                throw new PythonStartupException(interpreter + " did not answer within " + PROBE_TIMEOUT_SECONDS + " s");
+            out = Files.createTempFile("jwsgi-probe", ".txt");
+            process = new ProcessBuilder(interpreter.toString(), "-c", source)
+                    .redirectErrorStream(true)
+                    .redirectOutput(out.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                    .start();
+            if (!process.waitFor(timeout, TimeUnit.SECONDS)) {
+                throw new PythonStartupException(interpreter + " did not answer within " + timeout
+                        + " s when asked for its version and paths. " + NEED);
             }
-            String text = new String(out, StandardCharsets.UTF_8);
+            String text = Files.readString(out, StandardCharsets.UTF_8);
             if (process.exitValue() != 0) {
-                throw new PythonStartupException(interpreter + " failed when asked about itself (exit "
-                        + process.exitValue() + "):\n" + text.strip());
+                throw new PythonStartupException(interpreter + " failed when asked for its version and paths (exit "
+                        + process.exitValue() + ")" + (text.isBlank() ? "" : ":\n" + text.strip()) + "\n" + NEED);
             }
             return text;
         } catch (IOException e) {
-            throw new PythonStartupException("cannot run " + interpreter + ": " + e.getMessage(), e);
+            throw new PythonStartupException("cannot run " + interpreter + ": " + e.getMessage() + ". " + NEED, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new PythonStartupException("interrupted while probing " + interpreter, e);
+        } finally {
+            if (process != null && process.isAlive()) {
+                process.descendants().forEach(ProcessHandle::destroyForcibly);
+                process.destroyForcibly();
+            }
+            if (out != null) {
+                try {
+                    Files.deleteIfExists(out);
+                } catch (IOException ignored) {
+                    // a temp file left behind is harmless
+                }
+            }
+        }
+    }
+
+    private long probeTimeoutSeconds() {
+        String value = environment.get("JWSGI_PROBE_TIMEOUT");
+        if (value == null || value.isBlank()) return PROBE_TIMEOUT_SECONDS;
+        try {
+            return Math.max(1, Long.parseLong(value.strip()));
+        } catch (NumberFormatException e) {
+            throw new PythonStartupException("JWSGI_PROBE_TIMEOUT=" + value + " is not a number of seconds");
         }
     }
 

@@ -11,8 +11,17 @@ public final class AppLoadException extends RuntimeException {
         super(reason, cause);
     }
 
-    /** The Python traceback, or null when the reason says everything. */
+    private static final String CAUSE_MARKER = "\nThe above exception was the direct cause of the following exception:";
+
+    /**
+     * The Python traceback the operator needs: the app's own error (an import that failed, an
+     * attribute that is missing) without the loader's frames; null when the reason says it all
+     * (a spec that cannot be parsed, a value that is not callable).
+     */
     public String traceback() {
-        return getCause() instanceof PythonException p ? p.traceback() : null;
+        if (!(getCause() instanceof PythonException p)) return null;
+        if (!p.typeName().equals("AppLoadError")) return p.traceback();
+        int cause = p.traceback().indexOf(CAUSE_MARKER);
+        return cause < 0 ? null : p.traceback().substring(0, cause);
     }
 }

@@ -123,7 +123,7 @@ public final class WsgiApplication {
             if (CPython.isNull(callable)) {
                 PythonException error = py.fetchError();
                 if (error.typeName().equals("AppLoadError")) {
-                    throw new AppLoadException(error.getMessage().substring("AppLoadError: ".length()), null);
+                    throw new AppLoadException(error.getMessage().substring("AppLoadError: ".length()), error);
                 }
                 throw new AppLoadException("importing '" + app + "' raised " + error.getMessage(), error);
             }

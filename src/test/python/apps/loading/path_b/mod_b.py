@@ -1,0 +1,2 @@
+"""On --pythonpath's second directory."""
+VALUE = "from path_b"
