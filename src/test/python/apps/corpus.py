@@ -104,7 +104,8 @@ def input_app(environ, start_response):
 def status_app(environ, start_response):
     status = q(environ, "status", "200 OK")
     body = q(environ, "body", "").encode()
-    headers = [("Content-Type", "text/plain")]
+    # PEP 3333 (and wsgiref's validator): no Content-Type on responses that have no content.
+    headers = [] if status[:3] in ("204", "304") else [("Content-Type", "text/plain")]
     if q(environ, "length"):
         headers.append(("Content-Length", q(environ, "length")))
     start_response(status, headers)
