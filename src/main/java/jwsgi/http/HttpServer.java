@@ -21,8 +21,9 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * {@link WsgiHandler} behind a {@link GracefulHandler} so a stop lets in-flight requests end.
  *
  * <p>Connector tuning follows research/http-layer.md: no acceptor threads (the selectors
- * accept), one selector per core, and a non-blocking handler, which measured about 112k
- * requests/s here against about 90k with Jetty's defaults.
+ * accept) and a non-blocking handler. With one Python thread the app runs inline on the single
+ * selector thread (see {@link WorkerPool}); with more, one selector per core feeds them. Jetty's
+ * own threads come from {@link WorkerPool#threadFactory}, as any of them may run Python.
  */
 public final class HttpServer {
     /**
@@ -58,7 +59,7 @@ public final class HttpServer {
 
     public HttpServer(Options options, WorkerPool pool, AccessLog accessLog) {
         this.options = options;
-        QueuedThreadPool threads = new QueuedThreadPool();
+        QueuedThreadPool threads = new QueuedThreadPool(200, 8, 60_000, -1, null, null, pool.threadFactory());
         threads.setName("http");
         server = new Server(threads);
         HttpConfiguration config = new HttpConfiguration();
@@ -68,7 +69,10 @@ public final class HttpServer {
         config.setUriCompliance(WSGI_URI_COMPLIANCE);
         config.setRequestHeaderSize(64 * 1024);
         config.setIdleTimeout(options.ioTimeout().toMillis());
-        int selectors = Math.max(1, Runtime.getRuntime().availableProcessors());
+        // Inline mode runs the app on the thread that parsed the request: with one selector, every
+        // request starts and completes on that thread. With two, half would complete on the other
+        // selector's thread, and Jetty would hand their connections to its pool (a wake-up each).
+        int selectors = pool.mode() == WorkerPool.Mode.INLINE ? 1 : Math.max(1, Runtime.getRuntime().availableProcessors());
         for (Bind bind : options.binds()) {
             ServerConnector connector = new ServerConnector(server, 0, selectors, new HttpConnectionFactory(config));
             connector.setHost(bind.host());

@@ -24,18 +24,21 @@ import org.eclipse.jetty.util.Callback;
 /**
  * A Jetty request/response pair seen as a WSGI {@link Exchange}.
  *
- * <p>The response side is an ordered queue of pooled buffers: the Python worker copies each
+ * <p>The response side is an ordered queue of pooled buffers: the Python thread copies each
  * body chunk in ({@link #stage}) and hands it over ({@link #flush}); one Jetty write is in
- * flight at a time, and its completion (on a Jetty thread) starts the next. The worker only
- * waits when more than {@link #HIGH_WATER} bytes are queued for a slow client, so a Python
- * thread is never tied to the speed of the network otherwise.
+ * flight at a time, and its completion (on a Jetty thread) starts the next. Past
+ * {@link #HIGH_WATER} bytes queued for a slow client, a thread that may wait does; one that
+ * may not (it also does other connections' I/O) spills to a {@link SpillFile} instead.
  *
  * <p>Threads: request accessors from any thread; {@code stage}/{@code flush}/{@code send*}
  * from the one Python worker; write completions from Jetty's threads.
  */
 final class JettyExchange implements Exchange {
-    /** Queued bytes above which the worker waits for the client to catch up. */
+    /** Response bytes kept in memory for a slow client; past it a worker waits, or the bytes spill to disk. */
     static final long HIGH_WATER = 1 << 20;
+    /** The most a response may spill to disk for a client that is not reading. */
+    static final long MAX_SPILL = 1L << 30;
+    private static final int SPILL_CHUNK = 64 * 1024;
     private static final int MIN_BUFFER = 4096;
     private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
 
@@ -57,6 +60,7 @@ final class JettyExchange implements Exchange {
     /** Chunks handed over and waiting for their write; guarded by {@link #lock}. */
     private final ArrayDeque<RetainableByteBuffer> queue = new ArrayDeque<>();
     private long queuedBytes;
+    private SpillFile spill;
     private boolean writing;
     private boolean wroteAny;
     private boolean lastQueued;
@@ -190,7 +194,7 @@ final class JettyExchange implements Exchange {
     }
 
     @Override
-    public void flush(boolean last) throws IOException {
+    public void flush(boolean last, boolean mayWait) throws IOException {
         applyHead();
         lock.lock();
         try {
@@ -198,14 +202,10 @@ final class JettyExchange implements Exchange {
                 releaseStaged();
                 throw new IOException(failure.getMessage(), failure);
             }
-            while (!staged.isEmpty()) {
-                RetainableByteBuffer b = staged.poll();
-                queuedBytes += b.remaining();
-                queue.add(b);
-            }
+            while (!staged.isEmpty()) enqueue(staged.poll(), mayWait);
             if (last) lastQueued = true;
             if (!writing) writeNext();
-            while (!last && queuedBytes > HIGH_WATER && failure == null) {
+            while (mayWait && !last && queuedBytes > HIGH_WATER && failure == null) {
                 drained.awaitUninterruptibly();
             }
             if (failure != null) throw new IOException(failure.getMessage(), failure);
@@ -214,10 +214,47 @@ final class JettyExchange implements Exchange {
         }
     }
 
+    /**
+     * Queues one staged buffer for writing. Past the high-water mark a thread that must not wait
+     * (it also does the I/O of other connections) spills to disk instead; once spilling, every
+     * later chunk goes to the file too, so the order is kept. Called with the lock held.
+     */
+    private void enqueue(RetainableByteBuffer buffer, boolean mayWait) throws IOException {
+        boolean spilling = spill != null && spill.pending() > 0;
+        if (!spilling && (mayWait || queuedBytes + buffer.remaining() <= HIGH_WATER)) {
+            queuedBytes += buffer.remaining();
+            queue.add(buffer);
+            return;
+        }
+        try {
+            if (spill == null) spill = SpillFile.create();
+            if (spill.pending() + buffer.remaining() > MAX_SPILL) {
+                failure = new IOException("the client read too slowly: more than " + (MAX_SPILL >> 20)
+                        + " MiB of the response were waiting for it");
+                throw (IOException) failure;
+            }
+            spill.append(buffer.getByteBuffer());
+        } finally {
+            buffer.release();
+        }
+    }
+
     /** Starts the next write. Called with the lock held. */
     private void writeNext() {
         RetainableByteBuffer next = queue.poll();
-        boolean last = lastQueued && queue.isEmpty();
+        if (next != null) {
+            queuedBytes -= next.remaining();
+        } else if (spill != null && spill.pending() > 0) {
+            next = pool.acquire(SPILL_CHUNK, true);
+            try {
+                spill.readInto(next.getByteBuffer());
+            } catch (IOException e) {
+                next.release();
+                new WriteDone(null, false).failed(e);
+                return;
+            }
+        }
+        boolean last = lastQueued && queue.isEmpty() && (spill == null || spill.pending() == 0);
         if (next == null && !last) {
             writing = false;
             return;
@@ -234,7 +271,6 @@ final class JettyExchange implements Exchange {
         }
         wroteAny = true;
         ByteBuffer bytes = next == null ? EMPTY : next.getByteBuffer();
-        if (next != null) queuedBytes -= next.remaining();
         response.write(last, bytes, new WriteDone(next, last));
     }
 
@@ -351,8 +387,20 @@ final class JettyExchange implements Exchange {
             lock.unlock();
         }
         if (bodyBuffer != null) bodyBuffer.release();
+        closeSpill();
         if (x == null) callback.succeeded();
         else callback.failed(x);
+    }
+
+    private void closeSpill() {
+        lock.lock();
+        try {
+            if (spill != null) spill.close();
+        } catch (IOException ignored) {
+            // an unlinked temp file: closing is all there is to do
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Ends the exchange with an HTTP error before the app ran (e.g. a broken request body). */

@@ -14,6 +14,7 @@ import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.Invocable;
 
 /**
  * The Jetty handler in front of the Python workers. It never blocks: it reads a small request
@@ -59,8 +60,11 @@ final class WsgiHandler extends Handler.Abstract.NonBlocking {
         return true;
     }
 
-    /** Reads the body into one pooled buffer without blocking, then queues the request. */
-    private final class BodyReader implements Runnable {
+    /**
+     * Reads the body into one pooled buffer without blocking, then queues the request. Jetty may
+     * call it on a selector thread: it never blocks (the app may then run inline, see WorkerPool).
+     */
+    private final class BodyReader implements Runnable, Invocable {
         private final JettyExchange ex;
         private final Request request;
         private RetainableByteBuffer.Mutable buffer;
@@ -69,6 +73,11 @@ final class WsgiHandler extends Handler.Abstract.NonBlocking {
             this.ex = ex;
             this.request = ex.request();
             this.buffer = buffers.acquire((int) (length > 0 ? length : 8192), true);
+        }
+
+        @Override
+        public InvocationType getInvocationType() {
+            return InvocationType.NON_BLOCKING;
         }
 
         @Override

@@ -62,12 +62,14 @@ public interface Exchange {
     void stage(MemorySegment data, long length);
 
     /**
-     * Sends what {@link #stage} collected (and the head, the first time). Does not block unless
-     * the client is so far behind that the buffered bytes exceed the limit; then it waits.
+     * Sends what {@link #stage} collected (and the head, the first time). Never waits for the
+     * network unless {@code mayWait}; then it waits while the client is far behind.
      *
-     * @throws IOException when the client has gone or the write failed
+     * @param mayWait false on a thread that must not block (it also does other connections'
+     *                I/O): bytes a slow client has not taken are then kept on disk
+     * @throws IOException when the client has gone, the write failed, or too much is buffered
      */
-    void flush(boolean last) throws IOException;
+    void flush(boolean last, boolean mayWait) throws IOException;
 
     /** Sends the head and {@code length} bytes of {@code file} from {@code position}, then ends. Owns the channel. */
     void sendFile(FileChannel file, long position, long length);

@@ -90,9 +90,9 @@ public final class HeadRules {
     }
 
     private static void checkValue(String name, String value) {
-        checkLatin1("value of header " + quote(name), value);
         for (int i = 0; i < value.length(); i++) {
             char c = value.charAt(i);
+            if (c > 0xFF) checkLatin1("value of header " + quote(name), value);
             if ((c < 0x20 && c != '\t') || c == 0x7F) {
                 throw new InvalidHeadException("value of header " + quote(name) + " contains " + describe(c)
                         + " (would allow response splitting)");
@@ -100,6 +100,7 @@ public final class HeadRules {
         }
     }
 
+    /** Builds its message only on failure: this runs for every header of every response. */
     private static void checkLatin1(String what, String s) {
         for (int i = 0; i < s.length(); i++) {
             if (s.charAt(i) > 0xFF) {

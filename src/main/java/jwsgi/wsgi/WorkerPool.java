@@ -2,56 +2,204 @@ package jwsgi.wsgi;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import jwsgi.python.PythonRuntime;
+import jwsgi.python.PythonShutdownException;
 
 /**
- * The Python threads of one interpreter ({@code --threads N}) and the queue that feeds them.
+ * Runs requests on Python threads: {@code --threads N} requests at once, exactly as gunicorn's
+ * {@code --threads}.
  *
- * <p>Requests are submitted from the HTTP layer's threads, which never run Python; each
- * worker thread keeps its own thread state for life. N is also the number of requests the
- * app runs at once, exactly as gunicorn's {@code --threads}.
+ * <p>With one thread ({@link Mode#INLINE}), the HTTP thread that parsed a request runs it
+ * itself, with its own kept thread state; a request that arrives while another runs is queued,
+ * and whichever thread holds the single permit drains the queue before letting go. No thread
+ * ever waits for, or wakes, another: with a GIL, one thread running a request from socket to
+ * socket is the fastest a process can go (the design of uWSGI and bjoern), and more cores come
+ * from more workers. The cost: while the app runs, the HTTP thread running it does no I/O for
+ * its other connections, as with gunicorn's sync worker. That thread must never wait for the
+ * network, since it is the one that would do the I/O: a request whose body is streamed while the
+ * app reads it runs on a separate thread (which waits for the permit), and a response a client
+ * reads slowly spills to disk rather than making the thread wait.
  *
- * <p>Threads: {@link #submit} from any thread.
+ * <p>With more threads ({@link Mode#THREADS}), dedicated Python threads take requests from a
+ * queue, so apps that wait (on a database, another service) never hold up the HTTP threads.
+ *
+ * <p>Threads: {@link #submit} from any platform thread; HTTP threads must come from
+ * {@link #threadFactory} so their thread states are released when they end.
  */
 public final class WorkerPool {
-    private final BlockingQueue<Exchange> queue = new LinkedBlockingQueue<>();
-    private final List<Thread> threads = new ArrayList<>();
+    /** How requests reach Python. */
+    public enum Mode { INLINE, THREADS }
 
-    /** Starts {@code count} worker threads and returns once each has its thread state. */
+    private final PythonRuntime runtime;
+    private final WsgiApplication app;
+    private final Mode mode;
+    private final ThreadLocal<RequestRunner> runners = new ThreadLocal<>();
+    private final Queue<Exchange> inlineQueue = new ConcurrentLinkedQueue<>();
+    private final Semaphore inlinePermit = new Semaphore(1);
+    /** Threads that may block on the network: INLINE mode runs streamed-body requests there. */
+    private final ExecutorService blockingThreads;
+    private final LinkedBlockingQueue<Exchange> threadQueue = new LinkedBlockingQueue<>();
+    private final List<Thread> threads = new ArrayList<>();
+    private final AtomicInteger backlog = new AtomicInteger();
+
+    /** Starts the pool; with more than one thread, starts them and waits until each has its thread state. */
     public WorkerPool(PythonRuntime runtime, WsgiApplication app, int count) {
-        CountDownLatch ready = new CountDownLatch(count);
-        for (int i = 0; i < count; i++) {
-            Thread t = PythonRuntime.newThread("py-worker-" + i, new PythonWorker(runtime, app, queue, ready));
-            threads.add(t);
-            t.start();
-        }
-        try {
-            ready.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        this.runtime = runtime;
+        this.app = app;
+        this.mode = count == 1 ? Mode.INLINE : Mode.THREADS;
+        this.blockingThreads = mode == Mode.INLINE ? Executors.newCachedThreadPool(pythonThreads("py-blocking-", true)) : null;
+        if (mode == Mode.THREADS) {
+            CountDownLatch ready = new CountDownLatch(count);
+            ThreadFactory workers = pythonThreads("py-worker-", true);
+            for (int i = 0; i < count; i++) {
+                Thread t = workers.newThread(() -> serve(ready));
+                threads.add(t);
+                t.start();
+            }
+            try {
+                ready.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
-    /** Queues a request for the next free Python thread. */
+    public Mode mode() {
+        return mode;
+    }
+
+    /** Queues a request, or runs it on the calling thread when it may. Never blocks to wait for another request. */
     public void submit(Exchange exchange) {
-        queue.add(exchange);
+        backlog.incrementAndGet();
+        if (mode == Mode.THREADS) {
+            threadQueue.add(exchange);
+        } else if (exchange.body() instanceof Exchange.Body.Streamed) {
+            blockingThreads.execute(() -> {
+                inlinePermit.acquireUninterruptibly();
+                try {
+                    backlog.decrementAndGet();
+                    run(runner(true), exchange);
+                    drainHoldingPermit();
+                } finally {
+                    inlinePermit.release();
+                }
+                drain();
+            });
+        } else {
+            inlineQueue.add(exchange);
+            drain();
+        }
+    }
+
+    /** Runs queued requests on this thread while it can take the permit. */
+    private void drain() {
+        // Re-check after letting go of the permit: a request queued just before would be stranded.
+        while (!inlineQueue.isEmpty() && inlinePermit.tryAcquire()) {
+            try {
+                drainHoldingPermit();
+            } finally {
+                inlinePermit.release();
+            }
+        }
+    }
+
+    private void drainHoldingPermit() {
+        RequestRunner runner = runner(false);
+        Exchange next;
+        while ((next = inlineQueue.poll()) != null) {
+            backlog.decrementAndGet();
+            run(runner, next);
+        }
+    }
+
+    private static void run(RequestRunner runner, Exchange exchange) {
+        if (runner == null) {
+            exchange.sendError(503, "Service Unavailable: the server is shutting down");
+        } else {
+            runner.run(exchange);
+        }
+    }
+
+    /**
+     * The calling thread's runner, made on first use; null once the runtime is shutting down.
+     *
+     * @param mayWait whether this thread may block on the network (only threads made for
+     *                that; the flag of the first call on a thread sticks)
+     */
+    private RequestRunner runner(boolean mayWait) {
+        RequestRunner runner = runners.get();
+        if (runner == null) {
+            try {
+                runner = new RequestRunner(runtime, app, mayWait);
+            } catch (PythonShutdownException e) {
+                return null;
+            }
+            runners.set(runner);
+        }
+        return runner;
+    }
+
+    private void serve(CountDownLatch ready) {
+        RequestRunner runner = runner(true);
+        ready.countDown();
+        while (true) {
+            Exchange next;
+            try {
+                next = threadQueue.take();
+            } catch (InterruptedException e) {
+                return;
+            }
+            backlog.decrementAndGet();
+            run(runner, next);
+        }
     }
 
     /** Requests waiting for a Python thread. */
     public int backlog() {
-        return queue.size();
+        return backlog.get();
     }
 
     /**
-     * Stops the threads once they are idle, waiting up to {@code millis} for them to release
-     * their thread states. A thread still running a request is left to the runtime's shutdown.
+     * Makes the HTTP layer's threads: platform threads with a stack big enough for CPython, which
+     * release their Python thread state when they end. They never wait for the network in Python.
+     */
+    public ThreadFactory threadFactory() {
+        return pythonThreads("http-", false);
+    }
+
+    private ThreadFactory pythonThreads(String prefix, boolean mayWait) {
+        AtomicInteger n = new AtomicInteger();
+        return body -> PythonRuntime.newThread(prefix + n.incrementAndGet(), () -> {
+            if (mayWait) runner(true);
+            try {
+                body.run();
+            } finally {
+                RequestRunner runner = runners.get();
+                if (runner != null) {
+                    runners.remove();
+                    runner.close();
+                }
+            }
+        });
+    }
+
+    /**
+     * Stops the dedicated threads once they are idle, waiting up to {@code millis} for them to
+     * release their thread states. A thread still running a request is left to the runtime's shutdown.
      */
     public void stop(long millis) {
+        if (blockingThreads != null) blockingThreads.shutdownNow();
         for (Thread t : threads) t.interrupt();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         for (Thread t : threads) {

@@ -10,8 +10,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CountDownLatch;
 
 import jwsgi.python.CPython;
 import jwsgi.python.Interpreter;
@@ -29,8 +27,8 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * One Python thread of the server: a platform thread with its own, permanent thread state,
- * running WSGI requests one at a time.
+ * Everything one platform thread needs to run WSGI requests: its own, permanent thread state
+ * and the Java functions bound to it, created once when the thread first runs a request.
  *
  * <p>Per request: take the GIL, build the environ, call the app, iterate its result (copying
  * each chunk out of Python while the GIL is held), call {@code close()} exactly once, release
@@ -38,29 +36,29 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * response, and while the app waits for its request body, the GIL is released.
  *
  * <p>{@code start_response}, {@code write} and the streamed input's {@code readinto} are Java
- * functions bound to this worker, made once; they act on the request the worker is running,
+ * functions bound to this runner, made once; they act on the request the runner is running,
  * and refuse to act once that request is over.
  *
- * <p>Threads: its own thread only.
+ * <p>Threads: the thread that created it only.
  */
-final class PythonWorker implements Runnable {
-    private static final Logger LOG = LoggerFactory.getLogger(PythonWorker.class);
+final class RequestRunner {
+    private static final Logger LOG = LoggerFactory.getLogger(RequestRunner.class);
     private static final MemorySegment CLOSE = Arena.global().allocateFrom("close");
 
     private final PythonRuntime runtime;
     private final WsgiApplication app;
-    private final BlockingQueue<Exchange> queue;
-    private final CountDownLatch ready;
-
-    private PythonThread thread;
-    private Interpreter py;
-    private CPython api;
-    private StringCodec codec;
-    private EnvironBuilder environ;
-    private MemorySegment startResponse;
-    private MemorySegment write;
-    private MemorySegment readinto;
-    private MemorySegment bufferView;
+    private final PythonThread thread;
+    private final Interpreter py;
+    private final CPython api;
+    private final StringCodec codec;
+    private final EnvironBuilder environ;
+    private final Arena arena = Arena.ofConfined();
+    private final MemorySegment bufferView = arena.allocate(CPython.PY_BUFFER_BYTES, 8);
+    private final MemorySegment startResponse;
+    private final MemorySegment write;
+    private final MemorySegment readinto;
+    /** False on an HTTP thread, which must never wait for the network: it does other connections' I/O. */
+    private final boolean mayWait;
 
     /** The request being run, or null between requests. */
     private Exchange current;
@@ -74,71 +72,52 @@ final class PythonWorker implements Runnable {
     private long bodyBytes;
     private boolean truncated;
 
-    PythonWorker(PythonRuntime runtime, WsgiApplication app, BlockingQueue<Exchange> queue, CountDownLatch ready) {
+    /**
+     * Gives the calling platform thread a thread state and its functions.
+     *
+     * @param mayWait whether this thread may block waiting for the network
+     * @throws PythonShutdownException when the runtime is shutting down
+     */
+    RequestRunner(PythonRuntime runtime, WsgiApplication app, boolean mayWait) {
         this.runtime = runtime;
         this.app = app;
-        this.queue = queue;
-        this.ready = ready;
-    }
-
-    @Override
-    public void run() {
-        thread = runtime.attach();
-        try (Arena arena = Arena.ofConfined()) {
-            thread.enter();
-            try {
-                py = thread.interpreter();
-                api = py.api();
-                codec = new StringCodec(py);
-                environ = new EnvironBuilder(app, codec);
-                startResponse = py.function("start_response", this::startResponse);
-                write = py.function("write", this::write);
-                readinto = py.function("readinto", this::readinto);
-                bufferView = arena.allocate(CPython.PY_BUFFER_BYTES, 8);
-            } finally {
-                thread.exit();
-            }
-            ready.countDown();
-            serve();
-        } catch (PythonShutdownException e) {
-            ready.countDown();
+        this.mayWait = mayWait;
+        this.thread = runtime.attach();
+        thread.enter();
+        try {
+            py = thread.interpreter();
+            api = py.api();
+            codec = new StringCodec(py);
+            environ = new EnvironBuilder(app, codec);
+            startResponse = py.function("start_response", this::startResponse);
+            write = py.function("write", this::write);
+            readinto = py.function("readinto", this::readinto);
         } finally {
-            release();
+            thread.exit();
         }
     }
 
-    /** Runs requests until the pool interrupts the thread while it waits for the next one. */
-    private void serve() {
-        while (true) {
-            Exchange ex;
-            try {
-                ex = queue.take();
-            } catch (InterruptedException e) {
-                return;
-            }
-            handle(ex);
-        }
-    }
-
-    private void release() {
+    /** Releases the functions and the thread state; the thread must not run requests afterwards. */
+    void close() {
         try {
             thread.enter();
         } catch (PythonShutdownException e) {
-            return;
+            return;  // finalisation releases everything
         }
         try {
             api.decRef(startResponse);
             api.decRef(write);
             api.decRef(readinto);
-            if (codec != null) codec.close();
+            codec.close();
         } finally {
             thread.exit();
         }
+        arena.close();
         runtime.detach(thread);
     }
 
     /** Runs one request. Never throws: every failure becomes a response or a closed connection. */
-    void handle(Exchange ex) {
+    void run(Exchange ex) {
         Outcome outcome;
         try {
             thread.enter();
@@ -178,11 +157,11 @@ final class PythonWorker implements Runnable {
         record Abort(Throwable cause) implements Outcome {}
     }
 
-    private static void finish(Exchange ex, Outcome outcome) {
+    private void finish(Exchange ex, Outcome outcome) {
         switch (outcome) {
             case Outcome.Last last -> {
                 try {
-                    ex.flush(true);
+                    ex.flush(true, mayWait);
                 } catch (IOException e) {
                     LOG.debug("client gone before the end of {} {}: {}", ex.method(), ex.rawTarget(), e.toString());
                 }
@@ -309,7 +288,7 @@ final class PythonWorker implements Runnable {
         flushed = true;
         IOException failure = thread.released(() -> {
             try {
-                ex.flush(false);
+                ex.flush(false, mayWait);
                 return null;
             } catch (IOException e) {
                 return e;
@@ -581,6 +560,10 @@ final class PythonWorker implements Runnable {
         Exchange ex = current;
         if (ex == null || requestToken != token || !(ex.body() instanceof Exchange.Body.Streamed body)) {
             return raise(CPython.Exc.VALUE_ERROR, "wsgi.input read after its request ended");
+        }
+        if (!mayWait) {
+            // WorkerPool never runs a streamed body on an HTTP thread: waiting here would deadlock it.
+            return raise(CPython.Exc.RUNTIME_ERROR, "jwsgi internal error: streamed request body on an I/O thread");
         }
         if (api.getBuffer(args.get(1), bufferView, CPython.PYBUF_WRITABLE) != 0) return MemorySegment.NULL;
         try {
