@@ -36,6 +36,15 @@ public final class Cli {
     @Mixin
     LoggingOptions logging = new LoggingOptions();
 
+    @Mixin
+    ListenerOptions listener = new ListenerOptions();
+
+    @Mixin
+    ProxyOptions proxy = new ProxyOptions();
+
+    @Mixin
+    TlsOptions tls = new TlsOptions();
+
     /**
      * Validates the parsed flags into settings.
      *
@@ -43,7 +52,8 @@ public final class Cli {
      * @throws CommandLine.ParameterException naming the bad flag and value
      */
     public Settings settings(CommandLine cmd, List<String> argv) {
-        return new Settings(app, socket.settings(cmd), worker.settings(cmd), python.settings(cmd), logging.settings(cmd), argv);
+        return new Settings(app, socket.settings(cmd), worker.settings(cmd), python.settings(cmd), logging.settings(cmd),
+                listener.settings(cmd), proxy.settings(cmd), tls.settings(cmd), argv);
     }
 
     /** {@code --version}. */

@@ -11,6 +11,9 @@ import java.util.List;
  * @param worker  how requests are run
  * @param python  which Python, and how to prepare it
  * @param logging the error and access logs
+ * @param listener what the listeners speak (protocol, HTTP versions, Unix socket mode)
+ * @param proxy    which front ends are believed about the client, and where the app is mounted
+ * @param tls      TLS on the listeners
  * @param argv    the command line, for {@code sys.argv}
  */
 public record Settings(
@@ -19,5 +22,8 @@ public record Settings(
         WorkerOptions.Settings worker,
         PythonOptions.Settings python,
         LoggingOptions.Settings logging,
+        ListenerOptions.Settings listener,
+        ProxyOptions.Settings proxy,
+        TlsOptions.Settings tls,
         List<String> argv) {
 }

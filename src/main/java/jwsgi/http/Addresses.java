@@ -18,6 +18,15 @@ final class Addresses {
         return address == null ? "" : address.toString();
     }
 
+    /** An address given as its 4 or 16 bytes, in the same form as {@link #host}. */
+    static String literal(byte[] address) {
+        try {
+            return host(new InetSocketAddress(InetAddress.getByAddress(address), 0));
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalArgumentException("not an IP address: " + address.length + " bytes", e);
+        }
+    }
+
     static int port(SocketAddress address) {
         return address instanceof InetSocketAddress inet ? inet.getPort() : 0;
     }

@@ -1,14 +1,30 @@
 package jwsgi.http;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+
 /**
  * A listening address in gunicorn's {@code --bind} syntax: {@code HOST:PORT},
- * {@code [IPv6]:PORT}, {@code HOST} (port 8000), {@code :PORT} (all interfaces).
+ * {@code [IPv6]:PORT}, {@code HOST} (port 8000), {@code :PORT} (all interfaces), or
+ * {@code unix:PATH} (a Unix domain socket).
  *
- * @param host the address to listen on ("0.0.0.0" for all IPv4 interfaces)
- * @param port the TCP port (0 lets the system choose one)
+ * @param host the address to listen on ("0.0.0.0" for all IPv4 interfaces); null for a Unix socket
+ * @param port the TCP port (0 lets the system choose one); 0 for a Unix socket
+ * @param unix the absolute path of a Unix domain socket, or null for TCP
  */
-public record Bind(String host, int port) {
+public record Bind(String host, int port, Path unix) {
     public static final int DEFAULT_PORT = 8000;
+    /** sun_path holds 108 bytes with the terminating NUL. */
+    static final int MAX_UNIX_PATH_BYTES = 107;
+
+    /** A TCP address. */
+    public Bind(String host, int port) {
+        this(host, port, null);
+    }
+
+    public boolean isUnix() {
+        return unix != null;
+    }
 
     /**
      * Parses one {@code --bind} value.
@@ -17,9 +33,10 @@ public record Bind(String host, int port) {
      */
     public static Bind parse(String text) {
         String s = text.strip();
-        if (s.startsWith("unix:") || s.startsWith("fd://")) {
-            throw new IllegalArgumentException("--bind " + text + ": Unix sockets and inherited descriptors are not supported yet;"
-                    + " use HOST:PORT");
+        if (s.startsWith("unix:")) return unix(text, s.substring(s.startsWith("unix://") ? 7 : 5));
+        if (s.startsWith("fd://")) {
+            throw new IllegalArgumentException("--bind " + text + ": inherited descriptors are not supported;"
+                    + " use HOST:PORT or unix:PATH");
         }
         String host;
         String port;
@@ -49,13 +66,25 @@ public record Bind(String host, int port) {
         return new Bind(host, p);
     }
 
-    private static IllegalArgumentException bad(String text) {
-        return new IllegalArgumentException("--bind " + text + ": expected HOST:PORT, [IPv6]:PORT, HOST or :PORT"
-                + " (e.g. 127.0.0.1:8000 or [::1]:8000)");
+    private static Bind unix(String text, String path) {
+        if (path.isEmpty()) throw new IllegalArgumentException("--bind " + text + ": expected unix:PATH, e.g. unix:/run/jwsgi.sock");
+        Path absolute = Path.of(path).toAbsolutePath().normalize();
+        int bytes = absolute.toString().getBytes(StandardCharsets.UTF_8).length;
+        if (bytes > MAX_UNIX_PATH_BYTES) {
+            throw new IllegalArgumentException("--bind " + text + ": a Unix socket path may have at most " + MAX_UNIX_PATH_BYTES
+                    + " bytes (this one has " + bytes + "); use a shorter path such as /run/NAME.sock");
+        }
+        return new Bind(null, 0, absolute);
     }
 
-    /** The address as a URL authority. */
+    private static IllegalArgumentException bad(String text) {
+        return new IllegalArgumentException("--bind " + text + ": expected HOST:PORT, [IPv6]:PORT, HOST, :PORT or unix:PATH"
+                + " (e.g. 127.0.0.1:8000, [::1]:8000 or unix:/run/jwsgi.sock)");
+    }
+
+    /** The address as a URL authority, or "unix:PATH" for a Unix socket. */
     public String authority(int actualPort) {
+        if (unix != null) return "unix:" + unix;
         return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + actualPort;
     }
 }

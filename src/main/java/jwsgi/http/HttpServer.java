@@ -4,21 +4,37 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
+import jwsgi.config.ListenerOptions;
+import jwsgi.config.ProxyOptions;
 import jwsgi.log.AccessLog;
 import jwsgi.wsgi.WorkerPool;
 
+import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
+import org.eclipse.jetty.fcgi.server.ServerFCGIConnectionFactory;
 import org.eclipse.jetty.http.HttpCompliance;
 import org.eclipse.jetty.http.UriCompliance;
+import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
+import org.eclipse.jetty.server.AbstractConnector;
+import org.eclipse.jetty.server.ConnectionFactory;
+import org.eclipse.jetty.server.HostHeaderCustomizer;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
 import org.eclipse.jetty.server.handler.GracefulHandler;
+import org.eclipse.jetty.unixdomain.server.UnixDomainServerConnector;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
- * The Jetty server: one connector per {@code --bind}, strict HTTP/1.1 parsing, and the
- * {@link WsgiHandler} behind a {@link GracefulHandler} so a stop lets in-flight requests end.
+ * The Jetty server: one connector per {@code --bind} (TCP or Unix socket), each with the
+ * protocol stack the flags ask for (PROXY protocol, TLS, HTTP/1.1, HTTP/2, uwsgi, FastCGI),
+ * strict parsing, and the {@link WsgiHandler} behind a {@link GracefulHandler} so a stop lets
+ * in-flight requests end. Every protocol reaches the same handler, access log and graceful
+ * stop: uwsgi and FastCGI requests are made into ordinary requests by customizers.
  *
  * <p>Connector tuning follows research/http-layer.md: no acceptor threads (the selectors
  * accept) and a non-blocking handler. With one Python thread the app runs inline on the single
@@ -54,14 +70,102 @@ public final class HttpServer {
             UriCompliance.Violation.SUSPICIOUS_PATH_CHARACTERS);
 
     private final Server server;
-    private final List<ServerConnector> connectors = new ArrayList<>();
+    private final List<AbstractConnector> connectors = new ArrayList<>();
     private final Options options;
+    private final Frontend frontend;
 
-    public HttpServer(Options options, WorkerPool pool, AccessLog accessLog) {
+    /**
+     * What the listeners speak and whom they believe.
+     *
+     * @param listener protocol, HTTP versions, Unix socket mode
+     * @param proxy    trusted proxies, PROXY protocol, uwsgi/FastCGI peers, mount point
+     * @param tls      the TLS set-up, or null for none
+     */
+    public record Frontend(ListenerOptions.Settings listener, ProxyOptions.Settings proxy, SslContextFactory.Server tls) {}
+
+    public HttpServer(Options options, Frontend frontend, WorkerPool pool, AccessLog accessLog) {
         this.options = options;
+        this.frontend = frontend;
         QueuedThreadPool threads = new QueuedThreadPool(200, 8, 60_000, -1, null, null, pool.threadFactory());
         threads.setName("http");
         server = new Server(threads);
+        // Inline mode runs the app on the thread that parsed the request: with one selector, every
+        // request starts and completes on that thread. With two, half would complete on the other
+        // selector's thread, and Jetty would hand their connections to its pool (a wake-up each).
+        int selectors = pool.mode() == WorkerPool.Mode.INLINE ? 1 : Math.max(1, Runtime.getRuntime().availableProcessors());
+        for (Bind bind : options.binds()) {
+            ConnectionFactory[] factories = connectionFactories();
+            AbstractConnector connector;
+            if (bind.isUnix()) {
+                UnixDomainServerConnector unix = new UnixDomainServerConnector(server, 0, selectors, factories);
+                unix.setUnixDomainPath(bind.unix());
+                unix.setAcceptQueueSize(options.backlog());
+                connector = unix;
+            } else {
+                ServerConnector tcp = new ServerConnector(server, 0, selectors, factories);
+                tcp.setHost(bind.host());
+                tcp.setPort(bind.port());
+                tcp.setAcceptQueueSize(options.backlog());
+                tcp.setReuseAddress(true);
+                connector = tcp;
+            }
+            connector.setIdleTimeout(options.keepAlive().toMillis());
+            server.addConnector(connector);
+            connectors.add(connector);
+        }
+        server.setHandler(new GracefulHandler(new WsgiHandler(pool, server.getByteBufferPool(), options.bufferedBodyLimit(),
+                frontend.proxy().rootPath())));
+        server.setStopTimeout(options.gracefulTimeout().toMillis());
+        if (accessLog != null) server.setRequestLog(new AccessLogBridge(accessLog));
+    }
+
+    /** The protocol stack of one listener, outermost first: [PROXY] [TLS [ALPN]] then HTTP/1.1, HTTP/2, uwsgi or FastCGI. */
+    private ConnectionFactory[] connectionFactories() {
+        ListenerOptions.Settings listener = frontend.listener();
+        ProxyOptions.Settings proxy = frontend.proxy();
+        List<ConnectionFactory> factories = new ArrayList<>();
+        if (proxy.proxyProtocol()) factories.add(new AllowListProxyConnectionFactory(proxy.proxyAllow()));
+        SslContextFactory.Server tls = frontend.tls();
+        switch (listener.protocol()) {
+            case UWSGI, FASTCGI -> {
+                HttpConfiguration config = configuration();
+                config.addCustomizer(new CgiRequestCustomizer(proxy.cgiAllow()));
+                config.addCustomizer(new TrustedProxyCustomizer(proxy.forwardedAllow(), proxy.secureSchemeHeaders()));
+                ConnectionFactory cgi = listener.protocol() == ListenerOptions.Protocol.UWSGI
+                        ? new UwsgiConnectionFactory(config) : new ServerFCGIConnectionFactory(config);
+                if (tls != null) factories.add(new SslConnectionFactory(tls, cgi.getProtocol()));
+                factories.add(cgi);
+            }
+            case HTTP -> {
+                HttpConfiguration http1 = configuration();
+                if (tls != null) http1.addCustomizer(new SecureRequestCustomizer(false));
+                http1.addCustomizer(new TrustedProxyCustomizer(proxy.forwardedAllow(), proxy.secureSchemeHeaders()));
+                // HTTP/2 has :authority instead of Host; the environ's HTTP_HOST is made from it.
+                HttpConfiguration http2 = configuration();
+                http2.addCustomizer(new HostHeaderCustomizer());
+                http1.getCustomizers().forEach(http2::addCustomizer);
+                HttpConnectionFactory h1 = new HttpConnectionFactory(http1);
+                if (tls == null) {
+                    if (listener.http1()) factories.add(h1);
+                    if (listener.http2()) factories.add(new HTTP2CServerConnectionFactory(http2));
+                } else if (listener.http2()) {
+                    ALPNServerConnectionFactory alpn = listener.http1()
+                            ? new ALPNServerConnectionFactory("h2", "http/1.1") : new ALPNServerConnectionFactory("h2");
+                    alpn.setDefaultProtocol(listener.http1() ? "http/1.1" : "h2");
+                    factories.add(new SslConnectionFactory(tls, alpn.getProtocol()));
+                    factories.add(alpn);
+                    factories.add(new HTTP2ServerConnectionFactory(http2));
+                    if (listener.http1()) factories.add(h1);
+                } else {
+                    factories.add(new SslConnectionFactory(tls, h1.getProtocol()));
+                    factories.add(h1);
+                }
+            }
+        }
+        return factories.toArray(new ConnectionFactory[0]);
+    }
+
+    private HttpConfiguration configuration() {
         HttpConfiguration config = new HttpConfiguration();
         config.setSendServerVersion(false);
         config.setSendXPoweredBy(false);
@@ -69,36 +173,29 @@ public final class HttpServer {
         config.setUriCompliance(WSGI_URI_COMPLIANCE);
         config.setRequestHeaderSize(64 * 1024);
         config.setIdleTimeout(options.ioTimeout().toMillis());
-        // Inline mode runs the app on the thread that parsed the request: with one selector, every
-        // request starts and completes on that thread. With two, half would complete on the other
-        // selector's thread, and Jetty would hand their connections to its pool (a wake-up each).
-        int selectors = pool.mode() == WorkerPool.Mode.INLINE ? 1 : Math.max(1, Runtime.getRuntime().availableProcessors());
-        for (Bind bind : options.binds()) {
-            ServerConnector connector = new ServerConnector(server, 0, selectors, new HttpConnectionFactory(config));
-            connector.setHost(bind.host());
-            connector.setPort(bind.port());
-            connector.setIdleTimeout(options.keepAlive().toMillis());
-            connector.setAcceptQueueSize(options.backlog());
-            connector.setReuseAddress(true);
-            server.addConnector(connector);
-            connectors.add(connector);
-        }
-        server.setHandler(new GracefulHandler(new WsgiHandler(pool, server.getByteBufferPool(), options.bufferedBodyLimit())));
-        server.setStopTimeout(options.gracefulTimeout().toMillis());
-        if (accessLog != null) server.setRequestLog(new AccessLogBridge(accessLog));
+        return config;
     }
 
     /**
-     * Opens the listeners.
+     * Opens the listeners. A stale Unix socket file is replaced first; a new one gets the
+     * {@code --umask} mode.
      *
-     * @return the URL of each listener, with the actual port
+     * @return the URL of each listener, with the actual port ("unix:PATH" for a Unix socket)
      * @throws Exception when a listener cannot be opened (address in use, permission)
      */
     public List<String> start() throws Exception {
+        for (Bind bind : options.binds()) {
+            if (bind.isUnix()) UnixSocketFile.prepare(bind.unix());
+        }
         server.start();
+        for (Bind bind : options.binds()) {
+            if (bind.isUnix()) UnixSocketFile.applyUmask(bind.unix(), frontend.listener().umask());
+        }
+        String scheme = frontend.tls() != null ? "https://" : "http://";
         List<String> urls = new ArrayList<>();
         for (int i = 0; i < connectors.size(); i++) {
-            urls.add("http://" + options.binds().get(i).authority(connectors.get(i).getLocalPort()));
+            Bind bind = options.binds().get(i);
+            urls.add(bind.isUnix() ? bind.authority(0) : scheme + bind.authority(((ServerConnector) connectors.get(i)).getLocalPort()));
         }
         return urls;
     }

@@ -6,6 +6,8 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -41,12 +43,17 @@ final class JettyExchange implements Exchange {
     private static final int SPILL_CHUNK = 64 * 1024;
     private static final int MIN_BUFFER = 4096;
     private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
+    /** Request attribute: SCRIPT_NAME from a trusted front end (header or CGI variable), bytes as latin-1. */
+    static final String SCRIPT_NAME_ATTRIBUTE = "jwsgi.script_name";
+    /** Request attribute: a {@code List<Map.Entry<String, String>>} of CGI variables for the environ as they are. */
+    static final String EXTRA_ENVIRON_ATTRIBUTE = "jwsgi.environ.extra";
 
     private final Request request;
     private final Response response;
     private final Callback callback;
     private final ByteBufferPool pool;
     private final String scheme;
+    private final String rootPath;
     private final HttpFields headers;
     private Body body;
     private RetainableByteBuffer bodyBuffer;
@@ -67,12 +74,13 @@ final class JettyExchange implements Exchange {
     private Throwable failure;
     private boolean completed;
 
-    JettyExchange(Request request, Response response, Callback callback, ByteBufferPool pool, String scheme) {
+    JettyExchange(Request request, Response response, Callback callback, ByteBufferPool pool, String scheme, String rootPath) {
         this.request = request;
         this.response = response;
         this.callback = callback;
         this.pool = pool;
         this.scheme = scheme;
+        this.rootPath = rootPath;
         this.headers = request.getHeaders();
     }
 
@@ -92,6 +100,22 @@ final class JettyExchange implements Exchange {
     public String rawPath() {
         String path = request.getHttpURI().getPath();
         return path == null ? "" : path;
+    }
+
+    @Override
+    public String scriptName() {
+        if (request.getAttribute(SCRIPT_NAME_ATTRIBUTE) instanceof String script) {
+            String s = script;
+            while (s.endsWith("/")) s = s.substring(0, s.length() - 1);
+            return s;
+        }
+        return rootPath;
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public List<Map.Entry<String, String>> extraEnviron() {
+        return request.getAttribute(EXTRA_ENVIRON_ATTRIBUTE) instanceof List<?> list ? (List<Map.Entry<String, String>>) list : List.of();
     }
 
     @Override

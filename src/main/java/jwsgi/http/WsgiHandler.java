@@ -28,12 +28,17 @@ final class WsgiHandler extends Handler.Abstract.NonBlocking {
     private final WorkerPool pool;
     private final ByteBufferPool buffers;
     private final int bufferedBodyLimit;
+    private final String rootPath;
 
-    /** @param bufferedBodyLimit bodies up to this size are read before the app runs */
-    WsgiHandler(WorkerPool pool, ByteBufferPool buffers, int bufferedBodyLimit) {
+    /**
+     * @param bufferedBodyLimit bodies up to this size are read before the app runs
+     * @param rootPath          where the app is mounted (--root-path), "" for the root
+     */
+    WsgiHandler(WorkerPool pool, ByteBufferPool buffers, int bufferedBodyLimit, String rootPath) {
         this.pool = pool;
         this.buffers = buffers;
         this.bufferedBodyLimit = bufferedBodyLimit;
+        this.rootPath = rootPath;
     }
 
     @Override
@@ -41,10 +46,11 @@ final class WsgiHandler extends Handler.Abstract.NonBlocking {
         // The app may run for as long as it needs; idle timeouts still end stalled reads and writes.
         request.addIdleTimeoutListener(timeout -> false);
         String scheme = request.isSecure() ? "https" : "http";
-        JettyExchange ex = new JettyExchange(request, response, callback, buffers, scheme);
+        JettyExchange ex = new JettyExchange(request, response, callback, buffers, scheme, rootPath);
         long length = request.getLength();
         // HTTP/1 without Content-Length or Transfer-Encoding has no body (RFC 9112 6.3); HTTP/2
-        // frames may carry one without announcing its length.
+        // frames may carry one without announcing its length. uwsgi and FastCGI requests always
+        // have a length (CONTENT_LENGTH, 0 when absent).
         boolean http1 = request.getConnectionMetaData().getHttpVersion().getVersion() < 20;
         boolean unframed = length < 0 && http1 && !request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING);
         if (length == 0 || unframed) {

@@ -8,6 +8,7 @@ import java.util.concurrent.TimeoutException;
 import jwsgi.config.Cli;
 import jwsgi.config.Settings;
 import jwsgi.http.HttpServer;
+import jwsgi.http.TlsContext;
 import jwsgi.log.AccessLog;
 import jwsgi.python.PythonInstallation;
 import jwsgi.python.PythonLocator;
@@ -17,6 +18,7 @@ import jwsgi.wsgi.AppLoadException;
 import jwsgi.wsgi.WorkerPool;
 import jwsgi.wsgi.WsgiApplication;
 
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,6 +46,15 @@ public final class Server {
     public ExitCode run() {
         long pid = ProcessHandle.current().pid();
         LOG.info("Starting jwsgi {}", Cli.jwsgiVersion());
+        SslContextFactory.Server tls = null;
+        if (settings.tls().enabled()) {
+            try {
+                tls = TlsContext.load(settings.tls());
+            } catch (TlsContext.TlsException e) {
+                LOG.error("Cannot set up TLS: {}", e.getMessage());
+                return ExitCode.FAILURE;
+            }
+        }
         PythonRuntime runtime;
         try {
             PythonInstallation python = new PythonLocator(System.getenv()).locate(settings.python().python());
@@ -85,7 +96,8 @@ public final class Server {
             return ExitCode.FAILURE;
         }
         HttpServer http = new HttpServer(new HttpServer.Options(settings.socket().binds(), settings.worker().keepAlive(), IO_TIMEOUT,
-                settings.worker().gracefulTimeout(), BUFFERED_BODY_LIMIT, BACKLOG), pool, accessLog);
+                settings.worker().gracefulTimeout(), BUFFERED_BODY_LIMIT, BACKLOG),
+                new HttpServer.Frontend(settings.listener(), settings.proxy(), tls), pool, accessLog);
         Signals signals = new Signals("TERM", "INT");
         try {
             for (String url : http.start()) LOG.info("Listening at: {} ({})", url, pid);

@@ -2,6 +2,7 @@ package jwsgi.wsgi;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.Map;
 
 import jwsgi.python.CPython;
 import jwsgi.python.Interpreter;
@@ -38,8 +39,17 @@ final class EnvironBuilder {
     MemorySegment build(Exchange ex, MemorySegment input) {
         MemorySegment env = py.checked(api.dictCopy(app.template));
         try {
+            for (Map.Entry<String, String> extra : ex.extraEnviron()) setOwned(env, extra.getKey(), extra.getValue());
             setConstantOrOwned(env, keys.requestMethod, ex.method());
             int pathLength = PathDecoder.decode(ex.rawPath(), pathBytes);
+            String script = ex.scriptName();
+            if (!script.isEmpty()) {
+                setOwned(env, keys.scriptName, codec.latin1(script));
+                if (underMount(pathBytes[0], pathLength, script)) {
+                    System.arraycopy(pathBytes[0], script.length(), pathBytes[0], 0, pathLength - script.length());
+                    pathLength -= script.length();
+                }
+            }
             setOwned(env, keys.pathInfo, codec.latin1(pathBytes[0], pathLength));
             setConstantOrOwned(env, keys.queryString, ex.query());
             setOwned(env, keys.rawUri, codec.latin1(ex.rawTarget()));
@@ -55,6 +65,26 @@ final class EnvironBuilder {
         } catch (RuntimeException e) {
             api.decRef(env);
             throw e;
+        }
+    }
+
+    /** Whether the decoded path is the mount point or below it ("/app" or "/app/...", not "/apple"). */
+    private static boolean underMount(byte[] path, int length, String mount) {
+        int n = mount.length();
+        if (length < n || (length > n && path[n] != '/')) return false;
+        for (int i = 0; i < n; i++) {
+            if ((path[i] & 0xFF) != mount.charAt(i)) return false;
+        }
+        return true;
+    }
+
+    /** Sets {@code env[name] = value} for a variable the front server passed. */
+    private void setOwned(MemorySegment env, String name, String value) {
+        MemorySegment key = codec.latin1(name);
+        try {
+            setOwned(env, key, codec.latin1(value));
+        } finally {
+            api.decRef(key);
         }
     }
 

@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.util.List;
+import java.util.Map;
 
 /**
  * One HTTP request and its response, as the WSGI layer sees it. The HTTP layer implements it;
@@ -23,6 +25,16 @@ public interface Exchange {
 
     /** The request path as received, still percent-encoded. */
     String rawPath();
+
+    /**
+     * Where the app is mounted, as WSGI bytes-as-latin-1 without a trailing '/', or "" for the
+     * root. A request path under it is split into SCRIPT_NAME and PATH_INFO; any other path
+     * (the front end removed the prefix) is PATH_INFO whole.
+     */
+    String scriptName();
+
+    /** Variables the front server passed (uwsgi, FastCGI) that go into the environ as they are; never overrides a built one. */
+    List<Map.Entry<String, String>> extraEnviron();
 
     /** The query string as received, without '?', or "" when there is none. */
     String query();

@@ -1,5 +1,7 @@
 package jwsgi.http;
 
+import java.nio.file.Path;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -18,10 +20,25 @@ class BindTest {
         assertEquals("[::1]:8080", Bind.parse("[::1]:0").authority(8080));
     }
 
+    @Test
+    void unixSockets() {
+        assertEquals(new Bind(null, 0, Path.of("/run/app.sock")), Bind.parse("unix:/run/app.sock"));
+        assertEquals(new Bind(null, 0, Path.of("/run/app.sock")), Bind.parse("unix:///run/app.sock"));
+        assertEquals(Path.of("app.sock").toAbsolutePath(), Bind.parse("unix:app.sock").unix());
+        assertEquals("unix:/run/app.sock", Bind.parse("unix:/run/app.sock").authority(0));
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"::1:80", "[::1", "host:port", "h:70000", "[::1]x", "unix:/tmp/s.sock", "fd://3"})
+    @ValueSource(strings = {"::1:80", "[::1", "host:port", "h:70000", "[::1]x", "unix:", "fd://3"})
     void badFormsAreRefusedWithTheValue(String value) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Bind.parse(value));
         assertEquals(true, e.getMessage().startsWith("--bind " + value + ":"), e.getMessage());
+    }
+
+    @Test
+    void aUnixPathTooLongForTheKernelIsRefused() {
+        String path = "/tmp/" + "d".repeat(120) + ".sock";
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Bind.parse("unix:" + path));
+        assertEquals(true, e.getMessage().contains("at most 107 bytes"), e.getMessage());
     }
 }
