@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
@@ -17,10 +16,12 @@ import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpURI;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.http.HttpException;
+import org.eclipse.jetty.http.MetaData;
 import org.eclipse.jetty.server.ConnectionMetaData;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.util.HostPort;
+import org.eclipse.jetty.util.NanoTime;
 import org.eclipse.jetty.util.URIUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,9 +39,8 @@ import org.slf4j.LoggerFactory;
  */
 final class CgiRequestCustomizer implements HttpConfiguration.Customizer {
     private static final Logger LOG = LoggerFactory.getLogger(CgiRequestCustomizer.class);
-    /** Request attribute: the uwsgi packet's variables, a {@code List<Map.Entry<String, String>>} in latin-1. */
+    /** Request attribute: the request's CGI variables, a {@code List<Map.Entry<String, String>>} in latin-1. */
     static final String VARIABLES = "jwsgi.cgi.variables";
-    private static final Pattern CGI_NAME = Pattern.compile("[A-Z][A-Z0-9_]*");
     /** Variables the environ has from the request itself; the rest are passed on. */
     private static final Set<String> BUILT = Set.of("REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING",
             "CONTENT_TYPE", "CONTENT_LENGTH", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "REMOTE_ADDR", "REMOTE_PORT",
@@ -50,6 +50,44 @@ final class CgiRequestCustomizer implements HttpConfiguration.Customizer {
 
     CgiRequestCustomizer(AddressList allowed) {
         this.allowed = allowed;
+    }
+
+    /**
+     * The request Jetty's channel starts from: method, protocol and headers (from HTTP_*, plus
+     * Content-Length) of the variables; the target is completed by {@link #customize}.
+     *
+     * @throws IllegalArgumentException when REQUEST_METHOD is missing or CONTENT_LENGTH is not a number
+     */
+    static MetaData.Request metaData(List<Map.Entry<String, String>> vars) {
+        HttpFields.Mutable headers = HttpFields.build();
+        String method = null;
+        HttpVersion version = HttpVersion.HTTP_1_1;
+        long length = 0;
+        for (Map.Entry<String, String> var : vars) {
+            switch (var.getKey()) {
+                case "REQUEST_METHOD" -> method = var.getValue();
+                case "SERVER_PROTOCOL" -> {
+                    HttpVersion v = HttpVersion.fromString(var.getValue());
+                    if (v != null) version = v;
+                }
+                case "CONTENT_LENGTH" -> {
+                    String value = var.getValue().strip();
+                    try {
+                        length = value.isEmpty() ? 0 : Long.parseLong(value);
+                    } catch (NumberFormatException e) {
+                        length = -1;
+                    }
+                    if (length < 0) throw new IllegalArgumentException("the request has a bad CONTENT_LENGTH: " + value);
+                }
+                default -> {
+                    HttpField field = headerField(var.getKey(), var.getValue());
+                    if (field != null) headers.add(field);
+                }
+            }
+        }
+        if (method == null || method.isEmpty()) throw new IllegalArgumentException("the request has no REQUEST_METHOD");
+        if (length > 0) headers.put(HttpHeader.CONTENT_LENGTH, Long.toString(length));
+        return new MetaData.Request(NanoTime.now(), method, HttpURI.from("/"), version, headers, length);
     }
 
     /** The request header a HTTP_* variable stands for ("HTTP_ACCEPT_ENCODING" is "Accept-Encoding"), or null. */
@@ -94,9 +132,8 @@ final class CgiRequestCustomizer implements HttpConfiguration.Customizer {
         String protocol = vars.getOrDefault("SERVER_PROTOCOL", "HTTP/1.1");
         HttpVersion version = HttpVersion.fromString(protocol);
         SocketAddress remote = remote(vars, peer);
-        HostPort server = vars.containsKey("SERVER_NAME")
-                ? new HostPort(vars.get("SERVER_NAME"), parsePort(vars.get("SERVER_PORT"))) : null;
-        String script = scriptName(vars.get("SCRIPT_NAME"), uri);
+        HostPort server = new HostPort(uri.getHost(), uri.getPort());
+        String script = scriptName(vars, uri);
         if (script != null) request.setAttribute(JettyExchange.SCRIPT_NAME_ATTRIBUTE, script);
         request.setAttribute(JettyExchange.EXTRA_ENVIRON_ATTRIBUTE, List.copyOf(passed));
         boolean secure = scheme.equals("https");
@@ -108,7 +145,7 @@ final class CgiRequestCustomizer implements HttpConfiguration.Customizer {
 
             @Override
             public HostPort getServerAuthority() {
-                return server != null ? server : super.getServerAuthority();
+                return server;
             }
 
             @Override
@@ -154,20 +191,13 @@ final class CgiRequestCustomizer implements HttpConfiguration.Customizer {
         };
     }
 
-    /** The uwsgi connection hands the packet's variables over as one attribute; Jetty's FastCGI sets one attribute per parameter. */
+    /** The variables the uwsgi or FastCGI connection received, in latin-1. */
     private static List<Map.Entry<String, String>> variables(Request request) {
+        List<Map.Entry<String, String>> vars = new ArrayList<>();
         if (request.getAttribute(VARIABLES) instanceof List<?> list) {
-            List<Map.Entry<String, String>> vars = new ArrayList<>();
             for (Object o : list) {
                 if (o instanceof Map.Entry<?, ?> e) vars.add(Map.entry(String.valueOf(e.getKey()), String.valueOf(e.getValue())));
             }
-            return vars;
-        }
-        List<Map.Entry<String, String>> vars = new ArrayList<>();
-        for (String name : request.getAttributeNameSet()) {
-            if (!CGI_NAME.matcher(name).matches() || !(request.getAttribute(name) instanceof String value)) continue;
-            // Jetty decodes FastCGI parameters as UTF-8; WSGI wants the bytes, as latin-1.
-            vars.add(Map.entry(name, new String(value.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1)));
         }
         return vars;
     }
@@ -202,37 +232,59 @@ final class CgiRequestCustomizer implements HttpConfiguration.Customizer {
             String query = vars.get("QUERY_STRING");
             if (query != null && !query.isEmpty()) target += "?" + query;
         }
-        String host = headers.get(HttpHeader.HOST);
-        HostPort authority;
         try {
-            authority = host != null ? new HostPort(host) : new HostPort(vars.getOrDefault("SERVER_NAME", "localhost"),
-                    parsePort(vars.get("SERVER_PORT")));
-            return HttpURI.build().scheme(scheme).host(authority.getHost()).port(authority.getPort()).pathQuery(utf8(target))
-                    .asImmutable();
+            // SERVER_NAME and SERVER_PORT are what the front server says it is; the Host header fills gaps.
+            String hostHeader = headers.get(HttpHeader.HOST);
+            HostPort host = hostHeader == null ? null : new HostPort(hostHeader);
+            String name = vars.getOrDefault("SERVER_NAME", "");
+            if (name.isEmpty()) name = host != null ? host.getHost() : "localhost";
+            int port = parsePort(vars.get("SERVER_PORT"));
+            if (port == 0 && host != null) port = host.getPort();
+            return HttpURI.build().scheme(scheme).host(name).port(port).pathQuery(utf8(target)).asImmutable();
         } catch (IllegalArgumentException e) {
             throw new HttpException.RuntimeException(400, "bad request target or host from the front server: " + e.getMessage());
         }
     }
 
     /**
-     * SCRIPT_NAME, when it is a real mount point: a proper prefix of the path ending at a '/'.
-     * nginx's stock fastcgi_params sets it to the whole path (PHP's script), which for a WSGI
-     * app means nothing and is ignored.
+     * The mount point, when the front server tells it: SCRIPT_NAME if it is a proper prefix of
+     * the path ending at a '/' (nginx's stock fastcgi_params sets it to the whole path, PHP's
+     * script, which for a WSGI app means nothing), else what precedes PATH_INFO when PATH_INFO
+     * is a proper suffix of the path (Apache mod_proxy_uwsgi mapping /app to the server's root).
      */
-    private static String scriptName(String script, HttpURI uri) {
-        if (script == null) return null;
-        String s = script;
-        while (s.endsWith("/")) s = s.substring(0, s.length() - 1);
-        if (s.isEmpty()) return null;
+    private static String scriptName(Map<String, String> vars, HttpURI uri) {
         String path;
         try {
             path = uri.getDecodedPath();
         } catch (IllegalArgumentException e) {
             return null;
         }
-        String mount = utf8(s);
-        return path != null && path.length() > mount.length() && path.startsWith(mount) && path.charAt(mount.length()) == '/'
-                ? s : null;
+        if (path == null) return null;
+        String script = vars.get("SCRIPT_NAME");
+        if (script != null) {
+            String s = script;
+            while (s.endsWith("/")) s = s.substring(0, s.length() - 1);
+            String mount = utf8(s);
+            if (!s.isEmpty() && path.length() > mount.length() && path.startsWith(mount) && path.charAt(mount.length()) == '/') {
+                return s;
+            }
+        }
+        String pathInfo = vars.get("PATH_INFO");
+        if (pathInfo != null && pathInfo.startsWith("/")) {
+            String rest = utf8(pathInfo);
+            if (path.length() > rest.length() && path.endsWith(rest)) {
+                String mount = path.substring(0, path.length() - rest.length());
+                if (!mount.endsWith("/") && !hasDotSegment(mount)) return new String(mount.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
+            }
+        }
+        return null;
+    }
+
+    private static boolean hasDotSegment(String path) {
+        for (String segment : path.split("/")) {
+            if (segment.equals(".") || segment.equals("..")) return true;
+        }
+        return false;
     }
 
     private static SocketAddress remote(Map<String, String> vars, SocketAddress peer) {

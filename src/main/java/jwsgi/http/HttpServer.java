@@ -10,7 +10,6 @@ import jwsgi.log.AccessLog;
 import jwsgi.wsgi.WorkerPool;
 
 import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
-import org.eclipse.jetty.fcgi.server.ServerFCGIConnectionFactory;
 import org.eclipse.jetty.http.HttpCompliance;
 import org.eclipse.jetty.http.UriCompliance;
 import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
@@ -69,6 +68,13 @@ public final class HttpServer {
             UriCompliance.Violation.TRUNCATED_UTF8_ENCODING,
             UriCompliance.Violation.SUSPICIOUS_PATH_CHARACTERS);
 
+    /**
+     * How long an idle uwsgi or FastCGI connection is kept. The front server owns these
+     * connections (FastCGI's FCGI_KEEP_CONN says so): closing one it is about to reuse fails
+     * a request (Apache answers 503). nginx closes its idle ones after 60 s.
+     */
+    private static final Duration FRONT_SERVER_IDLE_TIMEOUT = Duration.ofMinutes(10);
+
     private final Server server;
     private final List<AbstractConnector> connectors = new ArrayList<>();
     private final Options options;
@@ -109,7 +115,8 @@ public final class HttpServer {
                 tcp.setReuseAddress(true);
                 connector = tcp;
             }
-            connector.setIdleTimeout(options.keepAlive().toMillis());
+            connector.setIdleTimeout(frontend.listener().protocol() == ListenerOptions.Protocol.HTTP
+                    ? options.keepAlive().toMillis() : FRONT_SERVER_IDLE_TIMEOUT.toMillis());
             server.addConnector(connector);
             connectors.add(connector);
         }
@@ -129,10 +136,12 @@ public final class HttpServer {
         switch (listener.protocol()) {
             case UWSGI, FASTCGI -> {
                 HttpConfiguration config = configuration();
+                // SERVER_NAME/SERVER_PORT (the request's authority) may differ from the client's Host: server_name is not the host asked for.
+                config.setHttpCompliance(HttpCompliance.RFC9110.with("CGI", HttpCompliance.Violation.MISMATCHED_AUTHORITY));
                 config.addCustomizer(new CgiRequestCustomizer(proxy.cgiAllow()));
                 config.addCustomizer(new TrustedProxyCustomizer(proxy.forwardedAllow(), proxy.secureSchemeHeaders()));
                 ConnectionFactory cgi = listener.protocol() == ListenerOptions.Protocol.UWSGI
-                        ? new UwsgiConnectionFactory(config) : new ServerFCGIConnectionFactory(config);
+                        ? new UwsgiConnectionFactory(config) : new FastCgiConnectionFactory(config);
                 if (tls != null) factories.add(new SslConnectionFactory(tls, cgi.getProtocol()));
                 factories.add(cgi);
             }

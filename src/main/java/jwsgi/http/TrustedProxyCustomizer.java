@@ -13,6 +13,7 @@ import org.eclipse.jetty.server.ConnectionMetaData;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.util.HostPort;
+import org.eclipse.jetty.util.URIUtil;
 
 /**
  * Applies what a trusted front end says about the client ({@link ForwardedHeaders}) to the
@@ -58,14 +59,17 @@ final class TrustedProxyCustomizer implements HttpConfiguration.Customizer {
             HttpURI.Mutable builder = HttpURI.build(original).scheme(scheme);
             try {
                 HostPort host = said.host() != null ? new HostPort(said.host()) : null;
-                if (host != null) {
-                    headers = HttpFields.build(headers).put(new HttpField(HttpHeader.HOST, said.host())).asImmutable();
-                    builder.host(host.getHost()).port(host.getPort());
-                } else if (original.getHost() == null) {
-                    builder.host(Request.getServerName(request));
-                }
+                if (host != null) builder.host(host.getHost()).port(host.getPort());
+                else if (original.getHost() == null) builder.host(Request.getServerName(request));
                 if (said.port() > 0) builder.port(said.port());
                 else if (host == null && said.scheme() != null && !hostHasPort(request)) builder.port(0);
+                if (host != null || said.port() > 0) {
+                    // HTTP_HOST says what the client asked for, so it follows the forwarded host and port.
+                    int port = builder.getPort();
+                    boolean implied = port <= 0 || port == URIUtil.getDefaultPortForScheme(scheme);
+                    String value = HostPort.normalizeHost(builder.getHost()) + (implied ? "" : ":" + port);
+                    headers = HttpFields.build(headers).put(new HttpField(HttpHeader.HOST, value)).asImmutable();
+                }
             } catch (IllegalArgumentException e) {
                 throw new HttpException.RuntimeException(400, "bad forwarded host from the front end: " + said.host());
             }

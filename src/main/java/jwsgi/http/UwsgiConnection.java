@@ -101,48 +101,20 @@ final class UwsgiConnection extends AbstractMetaDataConnection {
     }
 
     private void start(List<Map.Entry<String, String>> vars) {
-        HttpFields.Mutable headers = HttpFields.build();
-        String method = null;
-        String protocol = null;
-        long length = 0;
-        for (Map.Entry<String, String> var : vars) {
-            String name = var.getKey();
-            String value = var.getValue();
-            switch (name) {
-                case "REQUEST_METHOD" -> method = value;
-                case "SERVER_PROTOCOL" -> protocol = value;
-                case "CONTENT_LENGTH" -> length = contentLength(value);
-                default -> {
-                    HttpField field = CgiRequestCustomizer.headerField(name, value);
-                    if (field != null) headers.add(field);
-                }
-            }
-        }
-        if (length < 0 || method == null || method.isEmpty()) {
-            LOG.warn("Closing uwsgi connection from {}: the packet has {}", Addresses.host(getEndPoint().getRemoteSocketAddress()),
-                    length < 0 ? "a bad CONTENT_LENGTH" : "no REQUEST_METHOD");
+        MetaData.Request request;
+        try {
+            request = CgiRequestCustomizer.metaData(vars);
+        } catch (IllegalArgumentException e) {
+            LOG.warn("Closing uwsgi connection from {}: {}", Addresses.host(getEndPoint().getRemoteSocketAddress()), e.getMessage());
             close();
             return;
         }
-        if (length > 0) headers.put(HttpHeader.CONTENT_LENGTH, Long.toString(length));
-        HttpVersion version = protocol == null ? null : HttpVersion.fromString(protocol);
-        MetaData.Request request = new MetaData.Request(NanoTime.now(), method, HttpURI.from("/"),
-                version == null ? HttpVersion.HTTP_1_1 : version, headers, length);
         HttpChannel channel = new HttpChannel.DefaultFactory().newHttpChannel(this);
-        stream = new Stream(channel, length, HttpMethod.HEAD.is(method));
+        stream = new Stream(channel, request.getContentLength(), HttpMethod.HEAD.is(request.getMethod()));
         channel.setHttpStream(stream);
         Runnable task = channel.onRequest(request);
         channel.getRequest().setAttribute(CgiRequestCustomizer.VARIABLES, List.copyOf(vars));
         connector.getExecutor().execute(task);
-    }
-
-    private static long contentLength(String value) {
-        if (value.isBlank()) return 0;
-        try {
-            return Long.parseLong(value.strip());
-        } catch (NumberFormatException e) {
-            return -1;
-        }
     }
 
     @Override

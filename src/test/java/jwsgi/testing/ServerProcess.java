@@ -22,7 +22,7 @@ import java.util.regex.Pattern;
 public final class ServerProcess implements AutoCloseable {
     /** The test apps, put on sys.path with --chdir. */
     public static final Path APPS = Path.of("src/test/python/apps").toAbsolutePath();
-    private static final Pattern LISTENING = Pattern.compile("Listening at: http://(\\[[^\\]]+\\]|[^:]+):(\\d+) ");
+    private static final Pattern LISTENING = Pattern.compile("Listening at: (?:(https?)://(\\[[^\\]]+\\]|[^:]+):(\\d+)|unix:\\S+) ");
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
 
     private final Process process;
@@ -30,7 +30,9 @@ public final class ServerProcess implements AutoCloseable {
     private final StringBuffer stdout = new StringBuffer();
     private final List<Thread> pumps = new ArrayList<>();
     private volatile int port = -1;
+    private volatile boolean listening;
     private volatile String host;
+    private volatile String scheme = "http";
 
     private ServerProcess(Process process) {
         this.process = process;
@@ -89,9 +91,14 @@ public final class ServerProcess implements AutoCloseable {
                         output.append(line).append('\n');
                         if (alsoTo != null) alsoTo.append(line).append('\n');
                         Matcher m = LISTENING.matcher(line);
-                        if (port < 0 && m.find()) {
-                            host = m.group(1);
-                            port = Integer.parseInt(m.group(2));
+                        // The server names every listener, then its workers: all listeners are open by then.
+                        if (line.contains("Using worker:")) listening = true;
+                        if (m.find()) {
+                            if (port < 0 && m.group(1) != null) {
+                                scheme = m.group(1);
+                                host = m.group(2);
+                                port = Integer.parseInt(m.group(3));
+                            }
                         }
                         output.notifyAll();
                     }
@@ -108,7 +115,7 @@ public final class ServerProcess implements AutoCloseable {
     private void awaitListening() {
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
         synchronized (output) {
-            while (port < 0) {
+            while (!listening) {
                 if (!process.isAlive()) {
                     throw new IllegalStateException("jwsgi exited with " + process.exitValue() + " before listening:\n" + output);
                 }
@@ -135,9 +142,9 @@ public final class ServerProcess implements AutoCloseable {
         return host;
     }
 
-    /** The base URL, e.g. http://127.0.0.1:41234 */
+    /** The base URL of the first TCP listener, e.g. http://127.0.0.1:41234 or https://... */
     public String url() {
-        return "http://" + host + ":" + port;
+        return scheme + "://" + host + ":" + port;
     }
 
     public long pid() {

@@ -1,0 +1,454 @@
+package jwsgi.http;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeoutException;
+
+import org.eclipse.jetty.fcgi.FCGI;
+import org.eclipse.jetty.fcgi.generator.Flusher;
+import org.eclipse.jetty.fcgi.generator.ServerGenerator;
+import org.eclipse.jetty.fcgi.parser.ServerParser;
+import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpMethod;
+import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.http.HttpVersion;
+import org.eclipse.jetty.http.MetaData;
+import org.eclipse.jetty.io.ByteBufferPool;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.io.EofException;
+import org.eclipse.jetty.io.RetainableByteBuffer;
+import org.eclipse.jetty.server.AbstractMetaDataConnection;
+import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.server.HttpChannel;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpStream;
+import org.eclipse.jetty.util.Attributes;
+import org.eclipse.jetty.util.BufferUtil;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.Invocable;
+import org.eclipse.jetty.util.thread.ThreadPool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One FastCGI connection from a front server (nginx {@code fastcgi_pass}, Apache
+ * mod_proxy_fcgi), with Jetty's FastCGI record parser and generator. Requests follow each
+ * other on the connection (kept open when the front server sets FCGI_KEEP_CONN); each goes
+ * through Jetty's normal channel, and {@link CgiRequestCustomizer} makes it the request the
+ * front server saw from its parameters.
+ *
+ * <p>Jetty's own FastCGI server connection builds the target from DOCUMENT_URI, which
+ * Apache does not send (its requests fail); here the parameters are handed over whole and
+ * the target comes from REQUEST_URI.
+ *
+ * <p>Threads: Jetty's selector and pool threads, one at a time (requests are not multiplexed).
+ */
+final class FastCgiConnection extends AbstractMetaDataConnection {
+    private static final Logger LOG = LoggerFactory.getLogger(FastCgiConnection.class);
+    static final String PROTOCOL_NAME = "fcgi/1.0";
+    /** FCGI_KEEP_CONN: the front server keeps the connection for further requests. */
+    private static final int KEEP_CONN = 1;
+
+    private final Connector connector;
+    private final ByteBufferPool pool;
+    private final ServerParser parser = new ServerParser(new Listener());
+    private final Flusher flusher;
+    private final Attributes attributes = new Attributes.Lazy();
+    private final String id = Integer.toHexString(System.identityHashCode(this));
+    private RetainableByteBuffer input;
+    /** The parameters of the request being received. */
+    private List<Map.Entry<String, String>> params;
+    private int requestId;
+    /** Set by the listener when it asks the parser to stop. */
+    private boolean stopped;
+    private boolean keepConnection;
+    private Stream stream;
+
+    FastCgiConnection(Connector connector, HttpConfiguration configuration, EndPoint endPoint) {
+        super(connector, configuration, endPoint);
+        this.connector = connector;
+        this.pool = connector.getByteBufferPool();
+        this.flusher = new Flusher(endPoint);
+    }
+
+    @Override
+    public void onOpen() {
+        super.onOpen();
+        fillInterested();
+    }
+
+    /** Between requests: reads and parses until a request's parameters are complete and it is started. */
+    @Override
+    public void onFillable() {
+        try {
+            while (true) {
+                if (parseInput()) return;
+                int filled = fill();
+                if (filled == 0) {
+                    releaseInputIfEmpty();
+                    fillInterested();
+                    return;
+                }
+                if (filled < 0) {
+                    releaseInputIfEmpty();
+                    flusher.shutdown();
+                    return;
+                }
+            }
+        } catch (Throwable t) {
+            LOG.debug("FastCGI connection failed", t);
+            close();
+        }
+    }
+
+    /**
+     * Parses what is buffered; true when the listener stopped the parser (a request started,
+     * body content arrived or ended, or the connection failed). The parser also returns true
+     * at the end of a buffer that ends a record, which means nothing here.
+     */
+    private boolean parseInput() {
+        if (input == null) return false;
+        ByteBuffer buffer = input.getByteBuffer();
+        stopped = false;
+        while (buffer.hasRemaining() && !stopped) parser.parse(buffer);
+        return stopped;
+    }
+
+    private int fill() throws java.io.IOException {
+        if (input == null) input = pool.acquire(getInputBufferSize(), false);
+        ByteBuffer buffer = input.getByteBuffer();
+        if (!buffer.hasRemaining()) buffer.clear().flip();
+        return getEndPoint().fill(buffer);
+    }
+
+    private void releaseInputIfEmpty() {
+        if (input != null && !input.getByteBuffer().hasRemaining()) {
+            input.release();
+            input = null;
+        }
+    }
+
+    @Override
+    public void onClose(Throwable cause) {
+        if (input != null) {
+            input.release();
+            input = null;
+        }
+        super.onClose(cause);
+    }
+
+    @Override
+    public boolean onIdleExpired(TimeoutException timeout) {
+        Stream s = stream;
+        if (s == null) return true;
+        HttpChannel.IdleTimeoutTask task = s.channel.onIdleTimeout(timeout);
+        if (task.handlingRequest()) ThreadPool.executeImmediately(getExecutor(), task.action());
+        return !task.handlingRequest();
+    }
+
+    /** The response of the current request is complete: wait for the next one, or close. */
+    private void completed(Stream done) {
+        if (stream == done) stream = null;
+        if (!keepConnection) {
+            flusher.shutdown();
+            return;
+        }
+        if (input != null && input.getByteBuffer().hasRemaining()) {
+            getExecutor().execute(this::onFillable);
+        } else {
+            releaseInputIfEmpty();
+            fillInterested();
+        }
+    }
+
+    private final class Listener implements ServerParser.Listener {
+        @Override
+        public void onStart(int request, FCGI.Role role, int flags) {
+            if (stream != null) throw new IllegalStateException("FastCGI multiplexing is not supported; request " + request);
+            if (role != FCGI.Role.RESPONDER) throw new IllegalStateException("FastCGI role " + role + " is not supported");
+            requestId = request;
+            keepConnection = (flags & KEEP_CONN) != 0;
+            params = new ArrayList<>();
+        }
+
+        @Override
+        public void onHeader(int request, HttpField field) {
+            // Jetty decodes parameters as UTF-8; WSGI wants the bytes, as latin-1.
+            if (params != null) params.add(Map.entry(field.getName(), latin1(field.getValue())));
+        }
+
+        @Override
+        public boolean onHeaders(int request) {
+            List<Map.Entry<String, String>> vars = params;
+            params = null;
+            if (vars == null) return false;
+            MetaData.Request metaData;
+            try {
+                metaData = CgiRequestCustomizer.metaData(vars);
+            } catch (IllegalArgumentException e) {
+                LOG.warn("Closing FastCGI connection from {}: {}", Addresses.host(getEndPoint().getRemoteSocketAddress()), e.getMessage());
+                close();
+                return stopped = true;
+            }
+            HttpChannel channel = new HttpChannel.DefaultFactory().newHttpChannel(FastCgiConnection.this);
+            Stream s = new Stream(channel, requestId, HttpMethod.HEAD.is(metaData.getMethod()));
+            stream = s;
+            channel.setHttpStream(s);
+            Runnable task = channel.onRequest(metaData);
+            channel.getRequest().setAttribute(CgiRequestCustomizer.VARIABLES, List.copyOf(vars));
+            connector.getExecutor().execute(task);
+            return stopped = true;
+        }
+
+        @Override
+        public boolean onContent(int request, FCGI.StreamType type, ByteBuffer buffer) {
+            Stream s = stream;
+            if (s == null || type != FCGI.StreamType.STD_IN || s.ended) return false;  // the rest of a body nobody read
+            RetainableByteBuffer copy = pool.acquire(buffer.remaining(), false);
+            ByteBuffer into = copy.getByteBuffer();
+            int pos = BufferUtil.flipToFill(into);
+            into.put(buffer);
+            BufferUtil.flipToFlush(into, pos);
+            s.pending = Content.Chunk.from(copy, false);
+            return stopped = true;
+        }
+
+        @Override
+        public boolean onEnd(int request) {
+            Stream s = stream;
+            if (s == null) return false;
+            s.ended = true;
+            return stopped = true;
+        }
+
+        @Override
+        public void onFailure(int request, Throwable failure) {
+            LOG.warn("Closing FastCGI connection from {}: {}", Addresses.host(getEndPoint().getRemoteSocketAddress()), failure.toString());
+            Stream s = stream;
+            if (s != null) s.pending = Content.Chunk.from(failure, true);
+            stopped = true;
+            close();
+        }
+    }
+
+    private static String latin1(String utf8) {
+        return utf8 == null ? "" : new String(utf8.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
+    }
+
+    // ---- ConnectionMetaData ------------------------------------------------------------------
+
+    @Override
+    public String getId() {
+        return id;
+    }
+
+    @Override
+    public HttpVersion getHttpVersion() {
+        return HttpVersion.HTTP_1_1;
+    }
+
+    @Override
+    public String getProtocol() {
+        return PROTOCOL_NAME;
+    }
+
+    @Override
+    public boolean isPersistent() {
+        return keepConnection;
+    }
+
+    @Override
+    public boolean isSecure() {
+        return false;
+    }
+
+    @Override
+    public Object removeAttribute(String name) {
+        return attributes.removeAttribute(name);
+    }
+
+    @Override
+    public Object setAttribute(String name, Object attribute) {
+        return attributes.setAttribute(name, attribute);
+    }
+
+    @Override
+    public Object getAttribute(String name) {
+        return attributes.getAttribute(name);
+    }
+
+    @Override
+    public Set<String> getAttributeNameSet() {
+        return attributes.getAttributeNameSet();
+    }
+
+    @Override
+    public void clearAttributes() {
+        attributes.clearAttributes();
+    }
+
+    /** One request: its body from FCGI_STDIN records, its response as FCGI_STDOUT records and FCGI_END_REQUEST. */
+    private final class Stream implements HttpStream {
+        private final HttpChannel channel;
+        private final int request;
+        private final boolean head;
+        private final ServerGenerator generator;
+        private Content.Chunk pending;
+        private boolean ended;
+        private boolean committed;
+        private boolean lastSent;
+        private boolean failed;
+
+        Stream(HttpChannel channel, int request, boolean head) {
+            this.channel = channel;
+            this.request = request;
+            this.head = head;
+            // No "Status: 200" line: nginx and Apache take a response without one as 200.
+            this.generator = new ServerGenerator(pool, false, false);
+        }
+
+        @Override
+        public String getId() {
+            return Integer.toString(request);
+        }
+
+        @Override
+        public Content.Chunk read() {
+            if (pending == null && !ended) parseMore();
+            Content.Chunk chunk = pending;
+            if (chunk != null) {
+                if (!Content.Chunk.isFailure(chunk)) pending = null;
+                return chunk;
+            }
+            return ended ? Content.Chunk.EOF : null;
+        }
+
+        /** Parses buffered and readable bytes until a body chunk or the body's end arrives, or nothing more can be read now. */
+        private void parseMore() {
+            try {
+                while (pending == null && !ended) {
+                    if (parseInput()) continue;
+                    int filled = fill();
+                    if (filled == 0) return;
+                    if (filled < 0) {
+                        pending = Content.Chunk.from(new EofException("the front server closed the connection inside a request body"), true);
+                        return;
+                    }
+                }
+            } catch (Throwable t) {
+                pending = Content.Chunk.from(t, true);
+            }
+        }
+
+        @Override
+        public void demand() {
+            if (pending == null && !ended) parseMore();
+            if (pending != null || ended) {
+                Runnable task = channel.onContentAvailable();
+                if (task != null) task.run();
+                return;
+            }
+            fillInterested(new Callback() {
+                @Override
+                public void succeeded() {
+                    Runnable task = channel.onContentAvailable();
+                    if (task != null) task.run();
+                }
+
+                @Override
+                public void failed(Throwable x) {
+                    ThreadPool.executeImmediately(getExecutor(), channel.onFailure(x));
+                }
+
+                @Override
+                public InvocationType getInvocationType() {
+                    return Invocable.getInvocationType(channel);
+                }
+            });
+        }
+
+        @Override
+        public void prepareResponse(HttpFields.Mutable headers) {
+            // FastCGI frames the response itself.
+        }
+
+        @Override
+        public void send(MetaData.Request metaData, MetaData.Response response, boolean last, ByteBuffer content, Callback callback) {
+            if (response != null && HttpStatus.isInformational(response.getStatus())) {
+                callback.succeeded();  // 1xx are the front server's business
+                return;
+            }
+            ByteBufferPool.Accumulator out = new ByteBufferPool.Accumulator();
+            if (response != null) {
+                committed = true;
+                generator.generateResponseHeaders(out, request, response.getStatus(), response.getReason(), response.getHttpFields());
+            }
+            ByteBuffer body = head || content == null ? BufferUtil.EMPTY_BUFFER : content;
+            if (body.hasRemaining() || last) generator.generateResponseContent(out, request, body, last, false);
+            lastSent |= last;
+            flusher.flush(out, callback);
+        }
+
+        @Override
+        public Runnable cancelSend(Throwable cause, Callback appCallback) {
+            return () -> Callback.combine(flusher.cancel(cause), appCallback).failed(cause);
+        }
+
+        @Override
+        public long getIdleTimeout() {
+            return getEndPoint().getIdleTimeout();
+        }
+
+        @Override
+        public void setIdleTimeout(long idleTimeoutMs) {
+            getEndPoint().setIdleTimeout(idleTimeoutMs);
+        }
+
+        @Override
+        public boolean isCommitted() {
+            return committed;
+        }
+
+        /**
+         * Reads what has arrived of a body the app left unread. Unlike HTTP/1, FastCGI frames the
+         * body in records, so what is still to come is skipped as it arrives and the connection
+         * stays usable.
+         */
+        @Override
+        public Throwable consumeAvailable() {
+            while (true) {
+                Content.Chunk chunk = read();
+                if (chunk == null) return null;
+                chunk.release();
+                if (Content.Chunk.isFailure(chunk)) return chunk.getFailure();
+                if (chunk.isLast()) return null;
+            }
+        }
+
+        @Override
+        public void succeeded() {
+            channel.recycle();
+            completed(this);
+        }
+
+        @Override
+        public void failed(Throwable x) {
+            if (failed) return;
+            failed = true;
+            if (lastSent) {
+                getEndPoint().close(x);
+                return;
+            }
+            // Tell the front server the request ended badly, then drop the connection.
+            ByteBufferPool.Accumulator out = new ByteBufferPool.Accumulator();
+            generator.generateResponseContent(out, request, BufferUtil.EMPTY_BUFFER, true, true);
+            flusher.flush(out, Callback.from(() -> getEndPoint().close(x)));
+        }
+    }
+}
