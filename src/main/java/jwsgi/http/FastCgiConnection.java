@@ -197,7 +197,7 @@ final class FastCgiConnection extends AbstractMetaDataConnection {
                 return stopped = true;
             }
             HttpChannel channel = new HttpChannel.DefaultFactory().newHttpChannel(FastCgiConnection.this);
-            Stream s = new Stream(channel, requestId, HttpMethod.HEAD.is(metaData.getMethod()));
+            Stream s = new Stream(channel, requestId, HttpMethod.HEAD.is(metaData.getMethod()), metaData.getContentLength());
             stream = s;
             channel.setHttpStream(s);
             Runnable task = channel.onRequest(metaData);
@@ -215,7 +215,10 @@ final class FastCgiConnection extends AbstractMetaDataConnection {
             int pos = BufferUtil.flipToFill(into);
             into.put(buffer);
             BufferUtil.flipToFlush(into, pos);
-            s.pending = Content.Chunk.from(copy, false);
+            // The body ends with CONTENT_LENGTH bytes, not only with the empty STDIN record that follows them.
+            s.remaining -= copy.remaining();
+            s.ended = s.remaining <= 0;
+            s.pending = Content.Chunk.from(copy, s.ended);
             return stopped = true;
         }
 
@@ -301,12 +304,16 @@ final class FastCgiConnection extends AbstractMetaDataConnection {
         private final ServerGenerator generator;
         private Content.Chunk pending;
         private boolean ended;
+        /** Body bytes still to come (CONTENT_LENGTH; a request without one has none). */
+        private long remaining;
         private boolean committed;
         private boolean lastSent;
         private boolean failed;
 
-        Stream(HttpChannel channel, int request, boolean head) {
+        Stream(HttpChannel channel, int request, boolean head, long length) {
             this.channel = channel;
+            this.remaining = length;
+            this.ended = length == 0;
             this.request = request;
             this.head = head;
             // No "Status: 200" line: nginx and Apache take a response without one as 200.

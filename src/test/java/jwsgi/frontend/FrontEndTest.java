@@ -317,4 +317,96 @@ class FrontEndTest {
             assertEquals(CLIENT, value(env, "REMOTE_ADDR"), k);
         }
     }
+
+    // ---- the wire protocols, byte by byte -------------------------------------------------
+
+    private static java.net.Socket connect(String from, int port) throws IOException {
+        java.net.Socket s = new java.net.Socket();
+        s.bind(new java.net.InetSocketAddress(InetAddress.getByName(from), 0));
+        s.connect(new java.net.InetSocketAddress("127.0.0.1", port), 5000);
+        s.setSoTimeout(15000);
+        return s;
+    }
+
+    private static JsonNode jsonBody(String response) {
+        assertTrue(response.startsWith("HTTP/1.1 200") || response.startsWith("Content-Type"), response);
+        return Http.json(response.substring(response.indexOf("\r\n\r\n") + 4));
+    }
+
+    @Test
+    void uwsgiBodyAndThePacketsOwnVariables() throws IOException {
+        try (java.net.Socket s = connect("127.0.0.1", uwsgi.port())) {
+            s.getOutputStream().write(CgiWire.uwsgi(0, List.of(Map.entry("REQUEST_METHOD", "POST"),
+                    Map.entry("REQUEST_URI", "/input/read"), Map.entry("CONTENT_LENGTH", "11"), Map.entry("CONTENT_TYPE", "text/plain"),
+                    Map.entry("HTTP_HOST", "a.example"), Map.entry("REMOTE_ADDR", "192.0.2.1"))));
+            s.getOutputStream().write("hello world and more".getBytes(StandardCharsets.US_ASCII));
+            String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertTrue(response.endsWith("[\"hello world\"]"), "exactly CONTENT_LENGTH bytes: " + response);
+        }
+        try (java.net.Socket s = connect("127.0.0.1", uwsgi.port())) {
+            s.getOutputStream().write(CgiWire.uwsgi(0, List.of(Map.entry("REQUEST_METHOD", "GET"), Map.entry("REQUEST_URI", "/environ"),
+                    Map.entry("REMOTE_USER", "alice"), Map.entry("MY_SETTING", "on"), Map.entry("SERVER_SOFTWARE", "fake/1"))));
+            JsonNode env = jsonBody(new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1));
+            assertEquals("alice", value(env, "REMOTE_USER"), "variables the environ does not build itself are passed on");
+            assertEquals("on", value(env, "MY_SETTING"));
+            assertTrue(value(env, "SERVER_SOFTWARE").startsWith("jwsgi/"), "but never replace what the server says");
+        }
+    }
+
+    @Test
+    void aMalformedUwsgiPacketClosesTheConnection() throws IOException {
+        try (java.net.Socket s = connect("127.0.0.1", uwsgi.port())) {
+            s.getOutputStream().write(CgiWire.uwsgi(5, List.of(Map.entry("REQUEST_METHOD", "GET"))));
+            assertEquals(-1, s.getInputStream().read());
+        }
+        assertTrue(uwsgi.awaitOutput("only WSGI requests (0) are served", Duration.ofSeconds(5)), uwsgi.output());
+    }
+
+    @Test
+    void aUwsgiPeerNotAllowedGets403() throws IOException {
+        try (java.net.Socket s = connect(UNTRUSTED_PROXY, uwsgi.port())) {
+            s.getOutputStream().write(CgiWire.uwsgi(0, List.of(Map.entry("REQUEST_METHOD", "GET"), Map.entry("REQUEST_URI", "/environ"),
+                    Map.entry("REMOTE_ADDR", "192.0.2.1"))));
+            String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertTrue(response.startsWith("HTTP/1.1 403"), response);
+        }
+    }
+
+    @Test
+    void fastCgiKeepsTheConnectionAcrossRequestsAndSkipsUnreadBodies() throws Exception {
+        try (java.net.Socket s = connect("127.0.0.1", fastcgi.port())) {
+            var out = s.getOutputStream();
+            // 1: a 2 MiB body the app never reads; the rest of it is skipped after the response.
+            byte[] big = new byte[2 << 20];
+            out.write(CgiWire.fastCgiHead(1, true, List.of(Map.entry("REQUEST_METHOD", "POST"), Map.entry("REQUEST_URI", "/input/ignore"),
+                    Map.entry("CONTENT_LENGTH", Integer.toString(big.length)))));
+            for (int at = 0; at < big.length; at += 32768) {
+                out.write(CgiWire.record(CgiWire.STDIN, 1, java.util.Arrays.copyOfRange(big, at, at + 32768)));
+            }
+            out.write(CgiWire.record(CgiWire.STDIN, 1, new byte[0]));
+            out.flush();
+            assertTrue(CgiWire.fastCgiResponse(s.getInputStream()).endsWith("ignored"));
+            // 2: the end of STDIN comes after the response (nginx and Apache may send it late).
+            out.write(CgiWire.fastCgiHead(1, true, List.of(Map.entry("REQUEST_METHOD", "GET"), Map.entry("REQUEST_URI", "/environ"))));
+            out.flush();
+            assertTrue(CgiWire.fastCgiResponse(s.getInputStream()).contains("\"REQUEST_METHOD\""));
+            out.write(CgiWire.record(CgiWire.STDIN, 1, new byte[0]));
+            // 3: a body read to its CONTENT_LENGTH on the same connection.
+            byte[] body = "0123456789".getBytes(StandardCharsets.US_ASCII);
+            out.write(CgiWire.fastCgiHead(1, true, List.of(Map.entry("REQUEST_METHOD", "POST"), Map.entry("REQUEST_URI", "/input/sha256"),
+                    Map.entry("CONTENT_LENGTH", "10"))));
+            out.write(CgiWire.record(CgiWire.STDIN, 1, body));
+            out.write(CgiWire.record(CgiWire.STDIN, 1, new byte[0]));
+            out.flush();
+            String response = CgiWire.fastCgiResponse(s.getInputStream());
+            assertTrue(response.contains(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(body))), response);
+        }
+    }
+
+    @Test
+    void http2IsOffUnlessAskedFor() {
+        Curl.Result r = Curl.attempt("--http2-prior-knowledge", "http://127.0.0.1:" + http.port() + "/environ");
+        assertTrue(r.exit() != 0 || !r.out().contains("HTTP/2.0"), r.toString());
+        assertEquals("1.1", Curl.run("--http2", "-o", "/dev/null", "-w", "%{http_version}", "http://127.0.0.1:" + http.port() + "/environ"));
+    }
 }
