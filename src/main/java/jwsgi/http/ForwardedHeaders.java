@@ -1,6 +1,7 @@
 package jwsgi.http;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -94,7 +95,7 @@ final class ForwardedHeaders {
     private static Result fromForwarded(List<String> fields, AddressList trusted) {
         List<Map<String, String>> elements = new ArrayList<>();
         for (String field : fields) {
-            for (String element : splitOutsideQuotes(field, ',')) elements.add(ForwardedElement.parse(element));
+            for (String element : splitOutsideQuotes(field, ',')) elements.add(element(element));
         }
         Map<String, String> chosen = null;
         for (int i = elements.size() - 1; i >= 0; i--) {
@@ -206,21 +207,19 @@ final class ForwardedHeaders {
         return parts;
     }
 
-    /** One element of a Forwarded header: "for=...;proto=...;host=...", names lower-cased, quotes removed. */
-    private static final class ForwardedElement {
-        static Map<String, String> parse(String element) {
-            Map<String, String> pairs = new java.util.HashMap<>();
-            for (String pair : splitOutsideQuotes(element, ';')) {
-                int eq = pair.indexOf('=');
-                if (eq <= 0) continue;
-                String name = pair.substring(0, eq).strip().toLowerCase(Locale.ROOT);
-                String value = pair.substring(eq + 1).strip();
-                if (value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")) {
-                    value = value.substring(1, value.length() - 1).replaceAll("\\\\(.)", "$1");
-                }
-                pairs.putIfAbsent(name, value);
+    /** One element of a Forwarded header, "for=...;proto=...;host=...": names lower-cased, quotes removed. */
+    private static Map<String, String> element(String element) {
+        Map<String, String> pairs = new HashMap<>();
+        for (String pair : splitOutsideQuotes(element, ';')) {
+            int eq = pair.indexOf('=');
+            if (eq <= 0) continue;
+            String name = pair.substring(0, eq).strip().toLowerCase(Locale.ROOT);
+            String value = pair.substring(eq + 1).strip();
+            if (value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")) {
+                value = value.substring(1, value.length() - 1).replaceAll("\\\\(.)", "$1");
             }
-            return pairs;
+            pairs.putIfAbsent(name, value);
         }
+        return pairs;
     }
 }
