@@ -1,0 +1,20 @@
+-- wrk script for bench/bench.py: sets a POST body when BENCH_POST_BYTES is given, and prints
+-- one machine-readable line at the end. It defines no request/response function, so wrk
+-- keeps sending its prebuilt request at full speed.
+local post_bytes = tonumber(os.getenv("BENCH_POST_BYTES") or "0")
+if post_bytes > 0 then
+  wrk.method = "POST"
+  wrk.body = string.rep("b", post_bytes)
+  wrk.headers["Content-Type"] = "application/octet-stream"
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_RESULT {"requests": %d, "duration_us": %d, "bytes": %d, "connect": %d, "read": %d, ' ..
+    '"write": %d, "status": %d, "timeout": %d, "lat_mean_us": %.1f, "lat_p50_us": %d, ' ..
+    '"lat_p90_us": %d, "lat_p99_us": %d, "lat_max_us": %d}\n',
+    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status,
+    e.timeout, latency.mean, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max))
+end
