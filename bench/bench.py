@@ -498,7 +498,7 @@ def main(argv):
     }
     per_run = args.duration + 1.5
     runs = sum(1 for s in scenarios for n in server_names if server_command(n, s, context, 0))
-    estimate = runs * (args.rounds * per_run + args.warmup + 4) + len(scenarios) * args.rounds * 3
+    estimate = runs * (args.rounds * per_run + args.warmup + PROBE_SECONDS + 4) + len(scenarios) * args.rounds * 3
     print(f"jwsgi benchmark: {len(scenarios)} scenarios, {len(server_names)} servers, {args.rounds} round(s) of "
           f"{args.duration:g} s, about {estimate / 60:.0f} min. jwsgi: {results['meta']['jwsgi_mode']}.")
     print(f"results: {out_dir}")
