@@ -1,50 +1,151 @@
 package jwsgi.http;
 
 import java.time.Instant;
-import java.util.Base64;
-import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 
 import jwsgi.log.AccessLog;
+import jwsgi.log.AccessLogFormat;
+import jwsgi.wsgi.ResponseHead;
 
+import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
-import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpURI;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.RequestLog;
 import org.eclipse.jetty.server.Response;
 
-/** Feeds Jetty's completed requests, including those Jetty rejected itself, to the {@link AccessLog}. */
+/**
+ * Feeds Jetty's completed requests, including those Jetty rejected itself, to the
+ * {@link AccessLog}. For a request the app answered, the environ atoms are the values the
+ * Python worker read from the environ after the app ran ({@link #ENVIRON}) and the response
+ * headers are the app's own ({@link #APP_HEAD}), as gunicorn logs them; for a request that
+ * never reached the app they are derived from the request as Jetty parsed it.
+ *
+ * <p>Threads: Jetty's, once per completed request.
+ */
 final class AccessLogBridge implements RequestLog {
-    private final AccessLog log;
+    /** Request attribute: the app's {@link ResponseHead}. */
+    static final String APP_HEAD = "jwsgi.access.head";
+    /** Request attribute: the logged environ values (String[], in the order of the keys given). */
+    static final String ENVIRON = "jwsgi.access.environ";
 
-    AccessLogBridge(AccessLog log) {
+    private final AccessLog log;
+    private final Map<String, Integer> environIndex = new HashMap<>();
+
+    /** @param environKeys the keys whose values the workers pass in {@link #ENVIRON}, in that order */
+    AccessLogBridge(AccessLog log, List<String> environKeys) {
         this.log = log;
+        for (int i = 0; i < environKeys.size(); i++) environIndex.put(environKeys.get(i), i);
     }
 
     @Override
     public void log(Request request, Response response) {
-        HttpFields headers = request.getHeaders();
-        log.log(new AccessLog.Entry(
-                Addresses.host(request.getConnectionMetaData().getRemoteSocketAddress()),
-                Instant.ofEpochMilli(Request.getTimeStamp(request)),
-                request.getMethod(),
-                request.getHttpURI().getPathQuery(),
-                request.getConnectionMetaData().getProtocol(),
-                response.getStatus(),
-                Response.getContentBytesWritten(response),
-                headers.get(HttpHeader.REFERER),
-                headers.get(HttpHeader.USER_AGENT),
-                basicUser(headers.get(HttpHeader.AUTHORIZATION))));
+        log.log(new Facts(request, response, System.nanoTime(), Instant.now()));
     }
 
-    /** The user name of HTTP Basic credentials, as gunicorn's %(u)s shows it. */
-    private static String basicUser(String authorization) {
-        if (authorization == null || !authorization.regionMatches(true, 0, "Basic ", 0, 6)) return null;
-        try {
-            String decoded = new String(Base64.getDecoder().decode(authorization.substring(6).strip()), StandardCharsets.UTF_8);
-            int colon = decoded.indexOf(':');
-            return colon < 0 ? null : decoded.substring(0, colon);
-        } catch (IllegalArgumentException e) {
-            return null;
+    /** One finished request, seen through the access log's questions. */
+    private final class Facts implements AccessLogFormat.Request {
+        private final Request request;
+        private final Response response;
+        private final long endNanos;
+        private final Instant end;
+        private final String[] environ;
+
+        Facts(Request request, Response response, long endNanos, Instant end) {
+            this.request = request;
+            this.response = response;
+            this.endNanos = endNanos;
+            this.end = end;
+            this.environ = request.getAttribute(ENVIRON) instanceof String[] values ? values : null;
+        }
+
+        @Override
+        public String environ(String key) {
+            if (environ != null) {
+                Integer i = environIndex.get(key);
+                if (i != null) return environ[i];
+            }
+            return derived(key);
+        }
+
+        /** What the environ would have held, for a request the app never saw. */
+        private String derived(String key) {
+            HttpURI uri = request.getHttpURI();
+            return switch (key) {
+                case "REMOTE_ADDR" -> Addresses.host(request.getConnectionMetaData().getRemoteSocketAddress());
+                case "REMOTE_PORT" -> Integer.toString(Addresses.port(request.getConnectionMetaData().getRemoteSocketAddress()));
+                case "REQUEST_METHOD" -> request.getMethod();
+                case "RAW_URI" -> uri.getPathQuery() == null ? "" : uri.getPathQuery();
+                case "SERVER_PROTOCOL" -> request.getConnectionMetaData().getProtocol();
+                case "PATH_INFO" -> decodedPath(uri);
+                case "QUERY_STRING" -> uri.getQuery() == null ? "" : uri.getQuery();
+                case "wsgi.url_scheme" -> request.isSecure() ? "https" : "http";
+                case "CONTENT_TYPE" -> request.getHeaders().get("Content-Type");
+                case "CONTENT_LENGTH" -> request.getHeaders().get("Content-Length");
+                default -> key.startsWith("HTTP_") ? joinedHeader(key.substring(5).replace('_', '-')) : null;
+            };
+        }
+
+        private static String decodedPath(HttpURI uri) {
+            try {
+                String path = uri.getDecodedPath();
+                return path == null ? "" : path;
+            } catch (RuntimeException e) {
+                return uri.getPath() == null ? "" : uri.getPath();
+            }
+        }
+
+        /** Repeated headers joined as the environ joins them. */
+        private String joinedHeader(String name) {
+            String joined = null;
+            for (HttpField f : request.getHeaders()) {
+                if (!f.getName().equalsIgnoreCase(name) || f.getName().indexOf('_') >= 0) continue;
+                joined = joined == null ? f.getValue() : joined + (name.equalsIgnoreCase("Cookie") ? "; " : ", ") + f.getValue();
+            }
+            return joined;
+        }
+
+        @Override
+        public String requestHeader(String lowerName) {
+            String value = null;
+            HttpFields headers = request.getHeaders();
+            for (HttpField f : headers) {
+                if (f.getName().toLowerCase(Locale.ROOT).equals(lowerName)) value = f.getValue();
+            }
+            return value;
+        }
+
+        @Override
+        public String responseHeader(String lowerName) {
+            if (!(request.getAttribute(APP_HEAD) instanceof ResponseHead head)) return null;
+            String value = null;
+            for (ResponseHead.Header h : head.headers()) {
+                if (h.name().toLowerCase(Locale.ROOT).equals(lowerName)) value = h.value();
+            }
+            return value;
+        }
+
+        @Override
+        public int status() {
+            return response.getStatus();
+        }
+
+        @Override
+        public long bodyBytes() {
+            return Response.getContentBytesWritten(response);
+        }
+
+        @Override
+        public long durationNanos() {
+            return Math.max(0, endNanos - request.getHeadersNanoTime());
+        }
+
+        @Override
+        public Instant end() {
+            return end;
         }
     }
 }

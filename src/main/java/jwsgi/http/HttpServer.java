@@ -19,6 +19,7 @@ import org.eclipse.jetty.server.ConnectionFactory;
 import org.eclipse.jetty.server.HostHeaderCustomizer;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.NetworkConnector;
 import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
@@ -48,9 +49,10 @@ public final class HttpServer {
      * @param gracefulTimeout   how long a stop waits for in-flight requests
      * @param bufferedBodyLimit request bodies up to this size are read before the app runs
      * @param backlog           the listen queue length
+     * @param reusePort         set SO_REUSEPORT on TCP listening sockets
      */
     public record Options(List<Bind> binds, Duration keepAlive, Duration ioTimeout, Duration gracefulTimeout,
-                          int bufferedBodyLimit, int backlog) {}
+                          int bufferedBodyLimit, int backlog, boolean reusePort) {}
 
     /**
      * RFC 3986 parsing, plus what is valid in a URI but "ambiguous" to a servlet container that
@@ -79,6 +81,8 @@ public final class HttpServer {
     private final List<AbstractConnector> connectors = new ArrayList<>();
     private final Options options;
     private final Frontend frontend;
+    private final WorkerPool pool;
+    private final boolean accessLogged;
 
     /**
      * What the listeners speak and whom they believe.
@@ -89,9 +93,18 @@ public final class HttpServer {
      */
     public record Frontend(ListenerOptions.Settings listener, ProxyOptions.Settings proxy, SslContextFactory.Server tls) {}
 
-    public HttpServer(Options options, Frontend frontend, WorkerPool pool, AccessLog accessLog) {
+    /**
+     * Sets up the connectors; nothing is bound until {@link #open}, and nothing runs until
+     * {@link #start}, so the pool's app need not be loaded yet.
+     *
+     * @param accessLog   the access log, or null
+     * @param environKeys the environ keys the workers hand over for the access log, in their order
+     */
+    public HttpServer(Options options, Frontend frontend, WorkerPool pool, AccessLog accessLog, List<String> environKeys) {
         this.options = options;
         this.frontend = frontend;
+        this.pool = pool;
+        this.accessLogged = accessLog != null;
         QueuedThreadPool threads = new QueuedThreadPool(200, 8, 60_000, -1, null, null, pool.threadFactory());
         threads.setName("http");
         server = new Server(threads);
@@ -113,6 +126,7 @@ public final class HttpServer {
                 tcp.setPort(bind.port());
                 tcp.setAcceptQueueSize(options.backlog());
                 tcp.setReuseAddress(true);
+                tcp.setReusePort(options.reusePort());
                 connector = tcp;
             }
             connector.setIdleTimeout(frontend.listener().protocol() == ListenerOptions.Protocol.HTTP
@@ -120,10 +134,8 @@ public final class HttpServer {
             server.addConnector(connector);
             connectors.add(connector);
         }
-        server.setHandler(new GracefulHandler(new WsgiHandler(pool, server.getByteBufferPool(), options.bufferedBodyLimit(),
-                frontend.proxy().rootPath())));
         server.setStopTimeout(options.gracefulTimeout().toMillis());
-        if (accessLog != null) server.setRequestLog(new AccessLogBridge(accessLog));
+        if (accessLog != null) server.setRequestLog(new AccessLogBridge(accessLog, environKeys));
     }
 
     /** The protocol stack of one listener, outermost first: [PROXY] [TLS [ALPN]] then HTTP/1.1, HTTP/2, uwsgi or FastCGI. */
@@ -186,17 +198,18 @@ public final class HttpServer {
     }
 
     /**
-     * Opens the listeners. A stale Unix socket file is replaced first; a new one gets the
-     * {@code --umask} mode.
+     * Binds the listeners without accepting yet: before the process gives up root (privileged
+     * ports), or once the app is loaded. A stale Unix socket file is replaced first; a new one
+     * gets the {@code --umask} mode.
      *
      * @return the URL of each listener, with the actual port ("unix:PATH" for a Unix socket)
      * @throws Exception when a listener cannot be opened (address in use, permission)
      */
-    public List<String> start() throws Exception {
+    public List<String> open() throws Exception {
         for (Bind bind : options.binds()) {
             if (bind.isUnix()) UnixSocketFile.prepare(bind.unix());
         }
-        server.start();
+        for (AbstractConnector c : connectors) ((NetworkConnector) c).open();
         for (Bind bind : options.binds()) {
             if (bind.isUnix()) UnixSocketFile.applyUmask(bind.unix(), frontend.listener().umask());
         }
@@ -207,6 +220,22 @@ public final class HttpServer {
             urls.add(bind.isUnix() ? bind.authority(0) : scheme + bind.authority(((ServerConnector) connectors.get(i)).getLocalPort()));
         }
         return urls;
+    }
+
+    /**
+     * Starts accepting requests and handing them to the pool, which must be started.
+     *
+     * @throws Exception when Jetty cannot start
+     */
+    public void start() throws Exception {
+        server.setHandler(new GracefulHandler(new WsgiHandler(pool, server.getByteBufferPool(), options.bufferedBodyLimit(),
+                frontend.proxy().rootPath(), accessLogged)));
+        server.start();
+    }
+
+    /** Closes the listening sockets of a server that never started. */
+    public void close() {
+        for (AbstractConnector c : connectors) ((NetworkConnector) c).close();
     }
 
     /**

@@ -54,6 +54,7 @@ final class JettyExchange implements Exchange {
     private final ByteBufferPool pool;
     private final String scheme;
     private final String rootPath;
+    private final boolean accessLogged;
     private final HttpFields headers;
     private Body body;
     private RetainableByteBuffer bodyBuffer;
@@ -74,7 +75,10 @@ final class JettyExchange implements Exchange {
     private Throwable failure;
     private boolean completed;
 
-    JettyExchange(Request request, Response response, Callback callback, ByteBufferPool pool, String scheme, String rootPath) {
+    /** @param accessLogged keep what the access log shows of the app's response */
+    JettyExchange(Request request, Response response, Callback callback, ByteBufferPool pool, String scheme, String rootPath,
+                  boolean accessLogged) {
+        this.accessLogged = accessLogged;
         this.request = request;
         this.response = response;
         this.callback = callback;
@@ -195,6 +199,12 @@ final class JettyExchange implements Exchange {
     @Override
     public void head(ResponseHead head) {
         this.head = head;
+        if (accessLogged) request.setAttribute(AccessLogBridge.APP_HEAD, head);
+    }
+
+    @Override
+    public void loggedEnviron(String[] values) {
+        request.setAttribute(AccessLogBridge.ENVIRON, values);
     }
 
     @Override

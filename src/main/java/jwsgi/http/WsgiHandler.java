@@ -29,16 +29,19 @@ final class WsgiHandler extends Handler.Abstract.NonBlocking {
     private final ByteBufferPool buffers;
     private final int bufferedBodyLimit;
     private final String rootPath;
+    private final boolean accessLogged;
 
     /**
      * @param bufferedBodyLimit bodies up to this size are read before the app runs
      * @param rootPath          where the app is mounted (--root-path), "" for the root
+     * @param accessLogged      keep what the access log shows of each response
      */
-    WsgiHandler(WorkerPool pool, ByteBufferPool buffers, int bufferedBodyLimit, String rootPath) {
+    WsgiHandler(WorkerPool pool, ByteBufferPool buffers, int bufferedBodyLimit, String rootPath, boolean accessLogged) {
         this.pool = pool;
         this.buffers = buffers;
         this.bufferedBodyLimit = bufferedBodyLimit;
         this.rootPath = rootPath;
+        this.accessLogged = accessLogged;
     }
 
     @Override
@@ -46,7 +49,7 @@ final class WsgiHandler extends Handler.Abstract.NonBlocking {
         // The app may run for as long as it needs; idle timeouts still end stalled reads and writes.
         request.addIdleTimeoutListener(timeout -> false);
         String scheme = request.isSecure() ? "https" : "http";
-        JettyExchange ex = new JettyExchange(request, response, callback, buffers, scheme, rootPath);
+        JettyExchange ex = new JettyExchange(request, response, callback, buffers, scheme, rootPath, accessLogged);
         long length = request.getLength();
         // HTTP/1 without Content-Length or Transfer-Encoding has no body (RFC 9112 6.3); HTTP/2
         // frames may carry one without announcing its length. uwsgi and FastCGI requests always

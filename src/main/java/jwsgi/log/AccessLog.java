@@ -1,73 +1,58 @@
 package jwsgi.log;
 
-import java.io.FileOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.time.format.DateTimeFormatter;
-import java.util.Locale;
 
 /**
- * The access log: one line per request in gunicorn's default format
- * {@code %(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"}, to stdout ({@code -})
- * or appended to a file.
+ * The access log: one line per finished request in gunicorn's {@code access_log_format}, or
+ * one JSON object per line, to standard output ({@code -}) or appended to a file that USR1
+ * reopens.
  *
- * <p>Threads: any; lines are written whole and flushed one by one.
+ * <p>Threads: any; lines are written whole.
  */
 public final class AccessLog implements AutoCloseable {
-    private static final DateTimeFormatter TIME =
-            DateTimeFormatter.ofPattern("'['dd/MMM/yyyy:HH:mm:ss Z']'", Locale.ENGLISH).withZone(ZoneId.systemDefault());
+    private final LogFile out;
+    private final AccessLogFormat format;
+    private final boolean json;
 
-    /** What is known of a request once its response is complete. */
-    public record Entry(String remoteAddr, Instant start, String method, String target, String protocol,
-                        int status, long bytes, String referer, String userAgent, String user) {}
-
-    private final PrintStream out;
-    private final boolean owned;
-
-    private AccessLog(PrintStream out, boolean owned) {
+    private AccessLog(LogFile out, AccessLogFormat format, boolean json) {
         this.out = out;
-        this.owned = owned;
+        this.format = format;
+        this.json = json;
     }
 
     /**
      * Opens the log.
      *
      * @param target "-" for standard output, else a file path (appended to)
+     * @param json   one JSON object per line instead of the text format
      * @throws IOException when the file cannot be opened for appending
      */
-    public static AccessLog open(String target) throws IOException {
-        if (target.equals("-")) return new AccessLog(System.out, false);
-        OutputStream file = new FileOutputStream(Path.of(target).toFile(), true);
-        return new AccessLog(new PrintStream(file, false, StandardCharsets.UTF_8), true);
+    public static AccessLog open(String target, AccessLogFormat format, boolean json) throws IOException {
+        return new AccessLog(target.equals("-") ? LogFile.stdout() : LogFile.append(Path.of(target)), format, json);
     }
 
-    public void log(Entry e) {
-        String line = format(e);
-        synchronized (out) {
-            out.print(line);
-            out.print('\n');
-            out.flush();
-        }
+    public AccessLogFormat format() {
+        return format;
     }
 
-    static String format(Entry e) {
-        return dash(e.remoteAddr()) + " - " + dash(e.user()) + " " + TIME.format(e.start())
-                + " \"" + e.method() + " " + e.target() + " " + e.protocol() + "\" " + e.status() + " "
-                + (e.bytes() > 0 ? Long.toString(e.bytes()) : "-")
-                + " \"" + dash(e.referer()) + "\" \"" + dash(e.userAgent()) + "\"";
+    /** Writes the line for {@code request}. */
+    public void log(AccessLogFormat.Request request) {
+        out.writeLine(json ? format.json(request) : format.format(request));
     }
 
-    private static String dash(String s) {
-        return s == null || s.isEmpty() ? "-" : s;
+    /** Reopens the file (USR1, after logrotate moved it). */
+    public void reopen() throws IOException {
+        out.reopen();
+    }
+
+    /** Gives the file to the user the server switches to. */
+    public void chown(int uid, int gid) throws IOException {
+        out.chown(uid, gid);
     }
 
     @Override
     public void close() {
-        if (owned) out.close();
+        out.close();
     }
 }

@@ -83,6 +83,7 @@ public final class CPython {
     private final MethodHandle pyObjectCall1;
     private final MethodHandle pyObjectCall2;
     private final MethodHandle pyObjectCall3;
+    private final MethodHandle pyObjectCall;
     private final MethodHandle pyObjectCall0;
     private final MethodHandle pyObjectGetIter;
     private final MethodHandle pyIterNext;
@@ -110,6 +111,7 @@ public final class CPython {
     private final MethodHandle pyDictSetItem;
     private final MethodHandle pyDictSetItemString;
     private final MethodHandle pyDictGetItemString;
+    private final MethodHandle pyDictGetItem;
     private final MethodHandle pyImportImportModule;
     private final MethodHandle pyImportExecCodeModuleEx;
     private final MethodHandle pyCompileString;
@@ -168,6 +170,7 @@ public final class CPython {
         pyObjectCall1 = LINKER.downcallHandle(callObjArgs, FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS), variadic);
         pyObjectCall2 = LINKER.downcallHandle(callObjArgs, FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS), variadic);
         pyObjectCall3 = LINKER.downcallHandle(callObjArgs, FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS), variadic);
+        pyObjectCall = fn("PyObject_Call", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS));
         pyObjectGetIter = fn("PyObject_GetIter", FunctionDescriptor.of(ADDRESS, ADDRESS));
         pyIterNext = fn("PyIter_Next", FunctionDescriptor.of(ADDRESS, ADDRESS));
         pyObjectStr = fn("PyObject_Str", FunctionDescriptor.of(ADDRESS, ADDRESS));
@@ -194,6 +197,7 @@ public final class CPython {
         pyDictSetItem = fn("PyDict_SetItem", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
         pyDictSetItemString = fn("PyDict_SetItemString", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
         pyDictGetItemString = fn("PyDict_GetItemString", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS));
+        pyDictGetItem = fn("PyDict_GetItem", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS));
         pyImportImportModule = fn("PyImport_ImportModule", FunctionDescriptor.of(ADDRESS, ADDRESS));
         pyImportExecCodeModuleEx = fn("PyImport_ExecCodeModuleEx", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS));
         pyCompileString = fn("Py_CompileString", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_INT));
@@ -398,6 +402,11 @@ public final class CPython {
     }
 
     /** New reference or NULL. */
+    /** {@code f(*args)} for a tuple {@code args} (borrowed): new reference or NULL. */
+    public MemorySegment callObject(MemorySegment f, MemorySegment args) {
+        try { return (MemorySegment) pyObjectCall.invokeExact(f, args, MemorySegment.NULL); } catch (Throwable t) { throw fatal(t); }
+    }
+
     public MemorySegment getIter(MemorySegment o) {
         try { return (MemorySegment) pyObjectGetIter.invokeExact(o); } catch (Throwable t) { throw fatal(t); }
     }
@@ -552,6 +561,11 @@ public final class CPython {
     /** Borrowed or NULL (no exception) when absent. */
     public MemorySegment dictGetItemString(MemorySegment dict, MemorySegment key) {
         try { return (MemorySegment) pyDictGetItemString.invokeExact(dict, key); } catch (Throwable t) { throw fatal(t); }
+    }
+
+    /** Borrowed or NULL (no exception) when absent. With an interned str key this is a hash lookup and nothing more. */
+    public MemorySegment dictGetItem(MemorySegment dict, MemorySegment key) {
+        try { return (MemorySegment) pyDictGetItem.invokeExact(dict, key); } catch (Throwable t) { throw fatal(t); }
     }
 
     // ---- modules, code, sys ---------------------------------------------------------------

@@ -238,6 +238,25 @@ public final class Interpreter {
         }
     }
 
+    /**
+     * A bundled module loaded once per interpreter: a new reference to the one in
+     * {@code sys.modules} when it is there, else {@link #loadBundledModule loaded} now.
+     * For glue modules that keep state between calls.
+     */
+    public MemorySegment bundledModuleOnce(String name) {
+        MemorySegment modules = sys("modules");
+        if (!CPython.isNull(modules)) {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment module = api.dictGetItemString(modules, arena.allocateFrom(name));
+                if (!CPython.isNull(module)) {
+                    api.incRef(module);
+                    return module;
+                }
+            }
+        }
+        return loadBundledModule(name);
+    }
+
     /** New reference to a builtin function implemented by {@code body}. */
     public MemorySegment function(String name, JavaFunction.Body body) {
         return checked(JavaFunction.create(api, name, body));

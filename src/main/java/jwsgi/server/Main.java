@@ -1,16 +1,12 @@
 package jwsgi.server;
 
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
+import java.io.IOException;
 
-import jwsgi.config.Cli;
-import jwsgi.config.Settings;
-import jwsgi.log.Logging;
+import jwsgi.config.ConfigException;
+import jwsgi.config.SettingsSources;
+import jwsgi.log.ErrorLog;
 
 import org.slf4j.LoggerFactory;
-
-import picocli.CommandLine;
 
 /** The {@code jwsgi} command. */
 public final class Main {
@@ -21,31 +17,41 @@ public final class Main {
     }
 
     static ExitCode run(String[] args) {
-        Cli cli = new Cli();
-        CommandLine cmd = new CommandLine(cli);
-        Settings settings;
+        SettingsSources sources;
+        SettingsSources.Resolved early;
+        ErrorLog errorLog;
         try {
-            CommandLine.ParseResult parsed = cmd.parseArgs(args);
-            if (CommandLine.printHelpIfRequested(parsed)) return ExitCode.OK;
-            List<String> argv = new ArrayList<>();
-            argv.add("jwsgi");
-            argv.addAll(Arrays.asList(args));
-            settings = cli.settings(cmd, argv);
-            Logging.configure(settings.logging().logLevel());
-        } catch (CommandLine.ParameterException e) {
-            System.err.println("jwsgi: error: " + e.getMessage());
-            CommandLine.UnmatchedArgumentException.printSuggestions(e, System.err);
-            System.err.println("Run 'jwsgi --help' for the options.");
+            sources = SettingsSources.parse(args, System.getenv());
+            if (sources.helpRequested()) {
+                sources.printHelp(System.out);
+                return ExitCode.OK;
+            }
+            if (sources.versionRequested()) {
+                sources.printVersion(System.out);
+                return ExitCode.OK;
+            }
+            early = sources.resolve(null);
+            errorLog = ErrorLog.configure(early.settings().logging().errorLogTarget());
+        } catch (ConfigException e) {
+            printUsageError(e);
             return ExitCode.USAGE;
-        } catch (IllegalArgumentException e) {
-            System.err.println("jwsgi: error: " + e.getMessage());
+        } catch (IOException e) {
+            printUsageError(new ConfigException("cannot open the error log: " + e.getMessage()));
             return ExitCode.USAGE;
         }
         try {
-            return new Server(settings).run();
+            return new Server(sources, early, errorLog).run();
         } catch (RuntimeException | Error e) {
             LoggerFactory.getLogger(Main.class).error("jwsgi internal error; please report it", e);
             return ExitCode.FAILURE;
         }
+    }
+
+    /** A bad flag, value or config file: what is wrong on stderr, then where to find the options. */
+    static void printUsageError(ConfigException e) {
+        System.err.println("jwsgi: error: " + e.getMessage());
+        if (e.detail() != null && !e.detail().isBlank()) System.err.println(e.detail().stripTrailing());
+        System.err.println("Run 'jwsgi --help' for the options.");
+        System.err.flush();
     }
 }

@@ -19,7 +19,7 @@ final class Signals {
 
     private final BlockingQueue<String> queue = new LinkedBlockingQueue<>();
 
-    /** Starts listening for {@code names} (e.g. "TERM", "INT"). */
+    /** Starts listening for {@code names} (e.g. "TERM", "INT", "USR1"). */
     Signals(String... names) {
         for (String name : names) {
             try {

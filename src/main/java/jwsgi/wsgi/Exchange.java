@@ -67,6 +67,13 @@ public interface Exchange {
     /** The request body. */
     Body body();
 
+    /**
+     * Receives, once the app has run, the environ values the access log shows, in the order of
+     * the keys the {@link WorkerPool} was given (null where a key is absent).
+     */
+    default void loggedEnviron(String[] values) {
+    }
+
     /** Records the status and headers to send with the first {@link #flush}. */
     void head(ResponseHead head);
 

@@ -59,6 +59,12 @@ final class RequestRunner {
     private final MemorySegment readinto;
     /** False on an HTTP thread, which must never wait for the network: it does other connections' I/O. */
     private final boolean mayWait;
+    private final RequestHooks hooks;
+    /** Interned keys of the environ values the access log shows. */
+    private final MemorySegment[] loggedKeys;
+    /** The environ and req of the request just answered, kept for post_request; NULL otherwise. */
+    private MemorySegment postEnviron = MemorySegment.NULL;
+    private MemorySegment postReq = MemorySegment.NULL;
 
     /** The request being run, or null between requests. */
     private Exchange current;
@@ -75,13 +81,17 @@ final class RequestRunner {
     /**
      * Gives the calling platform thread a thread state and its functions.
      *
-     * @param mayWait whether this thread may block waiting for the network
+     * @param mayWait           whether this thread may block waiting for the network
+     * @param hooks             pre_request/post_request, or null when the config defines neither
+     * @param loggedEnvironKeys environ keys whose values the access log shows (empty without one)
      * @throws PythonShutdownException when the runtime is shutting down
      */
-    RequestRunner(PythonRuntime runtime, WsgiApplication app, boolean mayWait) {
+    RequestRunner(PythonRuntime runtime, WsgiApplication app, boolean mayWait, RequestHooks hooks, List<String> loggedEnvironKeys) {
         this.runtime = runtime;
         this.app = app;
         this.mayWait = mayWait;
+        this.hooks = hooks;
+        this.loggedKeys = new MemorySegment[loggedEnvironKeys.size()];
         this.thread = runtime.attach();
         thread.enter();
         try {
@@ -92,6 +102,7 @@ final class RequestRunner {
             startResponse = py.function("start_response", this::startResponse);
             write = py.function("write", this::write);
             readinto = py.function("readinto", this::readinto);
+            for (int i = 0; i < loggedKeys.length; i++) loggedKeys[i] = py.internedString(loggedEnvironKeys.get(i));
         } finally {
             thread.exit();
         }
@@ -108,6 +119,7 @@ final class RequestRunner {
             api.decRef(startResponse);
             api.decRef(write);
             api.decRef(readinto);
+            for (MemorySegment key : loggedKeys) api.decRef(key);
             codec.close();
         } finally {
             thread.exit();
@@ -136,6 +148,60 @@ final class RequestRunner {
             thread.exit();
         }
         finish(ex, outcome);
+        if (!CPython.isNull(postEnviron)) postRequest(ex, outcome);
+    }
+
+    /**
+     * gunicorn calls post_request once the response is written, so a slow hook delays the next
+     * request on this thread, never this response.
+     */
+    private void postRequest(Exchange ex, Outcome outcome) {
+        MemorySegment env = postEnviron;
+        MemorySegment req = postReq;
+        postEnviron = MemorySegment.NULL;
+        postReq = MemorySegment.NULL;
+        try {
+            thread.enter();
+        } catch (PythonShutdownException e) {
+            return;  // the references went with the interpreter
+        }
+        try {
+            ResponseHead sent = outcome instanceof Outcome.Error ? null : head;
+            String status = outcome instanceof Outcome.Error(int code) ? code + " Internal Server Error"
+                    : head == null ? "500 Internal Server Error" : head.status() + (head.reason().isEmpty() ? "" : " " + head.reason());
+            if (!hooks.postRequest(req, env, status, sent, bodyBytes)) {
+                PythonException error = py.fetchError();
+                LOG.error("Exception in post_request hook for {} {}\n{}", ex.method(), ex.rawTarget(), error.traceback().stripTrailing());
+            }
+        } finally {
+            api.decRef(req);
+            api.decRef(env);
+            thread.exit();
+        }
+    }
+
+    /** Hands the access log the environ values its format shows, as the app left them. */
+    private void logEnviron(Exchange ex, MemorySegment env) {
+        String[] values = new String[loggedKeys.length];
+        for (int i = 0; i < loggedKeys.length; i++) {
+            MemorySegment v = api.dictGetItem(env, loggedKeys[i]);
+            if (CPython.isNull(v)) continue;
+            try {
+                if (api.isUnicode(v)) {
+                    values[i] = codec.toJava(v);
+                } else {
+                    MemorySegment s = py.checked(api.str(v));
+                    try {
+                        values[i] = codec.toJava(s);
+                    } finally {
+                        api.decRef(s);
+                    }
+                }
+            } catch (PythonException e) {
+                values[i] = null;  // unprintable (lone surrogates): the log shows "-"
+            }
+        }
+        ex.loggedEnviron(values);
     }
 
     private void begin(Exchange ex) {
@@ -181,12 +247,32 @@ final class RequestRunner {
         } finally {
             api.decRef(input);
         }
-        MemorySegment result;
+        MemorySegment req = MemorySegment.NULL;
         try {
-            result = api.call(app.callable, env, startResponse);
+            if (hooks != null && hooks.hasPreRequest()) {
+                req = hooks.preRequest(env);
+                if (CPython.isNull(req)) {
+                    PythonException error = py.fetchError();
+                    LOG.error("Error in the pre_request hook for {} {}\n{}", ex.method(), ex.rawTarget(), error.traceback().stripTrailing());
+                    return new Outcome.Error(500);
+                }
+            }
+            return run(ex, env);
         } finally {
-            api.decRef(env);
+            if (loggedKeys.length > 0) logEnviron(ex, env);
+            if (hooks != null && hooks.hasPostRequest()) {
+                postEnviron = env;
+                postReq = req;
+            } else {
+                api.decRef(req);
+                api.decRef(env);
+            }
         }
+    }
+
+    /** The app call, its iteration and close(), for an environ (borrowed). */
+    private Outcome run(Exchange ex, MemorySegment env) {
+        MemorySegment result = api.call(app.callable, env, startResponse);
         if (CPython.isNull(result)) {
             return appFailed(ex, py.fetchError());
         }

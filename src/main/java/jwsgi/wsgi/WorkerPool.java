@@ -42,8 +42,12 @@ public final class WorkerPool {
     public enum Mode { INLINE, THREADS }
 
     private final PythonRuntime runtime;
-    private final WsgiApplication app;
+    private final int count;
     private final Mode mode;
+    private final RequestHooks hooks;
+    private final List<String> loggedEnvironKeys;
+    /** Set once by {@link #start}, before any request can arrive. */
+    private volatile WsgiApplication app;
     private final ThreadLocal<RequestRunner> runners = new ThreadLocal<>();
     private final Queue<Exchange> inlineQueue = new ConcurrentLinkedQueue<>();
     private final Semaphore inlinePermit = new Semaphore(1);
@@ -53,12 +57,26 @@ public final class WorkerPool {
     private final List<Thread> threads = new ArrayList<>();
     private final AtomicInteger backlog = new AtomicInteger();
 
-    /** Starts the pool; with more than one thread, starts them and waits until each has its thread state. */
-    public WorkerPool(PythonRuntime runtime, WsgiApplication app, int count) {
+    /**
+     * Sets the pool up; nothing runs until {@link #start}, so the HTTP layer can be built (and
+     * its sockets bound) before the app is imported.
+     *
+     * @param hooks             gunicorn's pre_request/post_request, or null when there are none
+     * @param loggedEnvironKeys the environ keys whose final values the access log shows, passed
+     *                          to {@link Exchange#loggedEnviron} in this order; empty for none
+     */
+    public WorkerPool(PythonRuntime runtime, int count, RequestHooks hooks, List<String> loggedEnvironKeys) {
         this.runtime = runtime;
-        this.app = app;
+        this.count = count;
+        this.hooks = hooks;
+        this.loggedEnvironKeys = List.copyOf(loggedEnvironKeys);
         this.mode = count == 1 ? Mode.INLINE : Mode.THREADS;
         this.blockingThreads = mode == Mode.INLINE ? Executors.newCachedThreadPool(pythonThreads("py-blocking-", true)) : null;
+    }
+
+    /** Runs {@code app} from now on; with more than one thread, starts them and waits until each has its thread state. */
+    public void start(WsgiApplication app) {
+        this.app = app;
         if (mode == Mode.THREADS) {
             CountDownLatch ready = new CountDownLatch(count);
             ThreadFactory workers = pythonThreads("py-worker-", true);
@@ -141,7 +159,7 @@ public final class WorkerPool {
         RequestRunner runner = runners.get();
         if (runner == null) {
             try {
-                runner = new RequestRunner(runtime, app, mayWait);
+                runner = new RequestRunner(runtime, app, mayWait, hooks, loggedEnvironKeys);
             } catch (PythonShutdownException e) {
                 return null;
             }

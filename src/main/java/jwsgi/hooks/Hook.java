@@ -1,0 +1,67 @@
+package jwsgi.hooks;
+
+/**
+ * gunicorn's server hooks: where each runs once jwsgi has a master and worker processes, and
+ * when the single-process server calls it today. A hook with no {@code when} is accepted and
+ * checked, but never called: jwsgi has no such moment (yet), and the server says so at start.
+ */
+public enum Hook {
+    ON_STARTING("on_starting", "server", Role.MASTER, "after the config is read, before anything is bound or imported"),
+    ON_RELOAD("on_reload", "server", Role.MASTER, null, "jwsgi has no SIGHUP reload yet (planned with worker processes, issue 6)"),
+    WHEN_READY("when_ready", "server", Role.MASTER, "once the app is imported and the listeners accept requests"),
+    PRE_FORK("pre_fork", "server, worker", Role.MASTER, "just before the worker starts (with --user, after the listeners are bound as root)"),
+    POST_FORK("post_fork", "server, worker", Role.WORKER, "as the worker starts: before the switch to --user and before the app is imported"),
+    POST_WORKER_INIT("post_worker_init", "worker", Role.WORKER, "once the app is imported, before requests are accepted"),
+    WORKER_INT("worker_int", "worker", Role.WORKER, "on SIGINT, before the graceful stop"),
+    WORKER_ABORT("worker_abort", "worker", Role.WORKER, null, "it runs when a worker times out, and worker timeouts come with worker processes (issue 6)"),
+    PRE_EXEC("pre_exec", "server", Role.MASTER, null, "a JVM cannot re-exec itself on USR2 as gunicorn does"),
+    PRE_REQUEST("pre_request", "worker, req", Role.WORKER, "before each request, on the Python thread that runs it"),
+    POST_REQUEST("post_request", "worker, req, environ, resp", Role.WORKER, "after each response is handed to the client, on the same thread"),
+    CHILD_EXIT("child_exit", "server, worker", Role.MASTER, "after the worker has stopped"),
+    WORKER_EXIT("worker_exit", "server, worker", Role.WORKER, "when the worker stops, after its last request"),
+    NWORKERS_CHANGED("nworkers_changed", "server, new_value, old_value", Role.MASTER, "at start-up, with the number of workers (1) and None"),
+    ON_EXIT("on_exit", "server", Role.MASTER, "just before the process exits"),
+    SSL_CONTEXT("ssl_context", "config, default_ssl_context_factory", Role.MASTER, null, "jwsgi's TLS is Jetty's, set up from --certfile, --keyfile, --ca-certs, --cert-reqs and --ciphers; a Python ssl.SSLContext cannot configure it"),
+    ON_DIRTY_STARTING("on_dirty_starting", "arbiter", Role.NONE, null, "dirty arbiters (gunicorn 25) are not offered"),
+    DIRTY_POST_FORK("dirty_post_fork", "arbiter, worker", Role.NONE, null, "dirty arbiters (gunicorn 25) are not offered"),
+    DIRTY_WORKER_INIT("dirty_worker_init", "worker", Role.NONE, null, "dirty arbiters (gunicorn 25) are not offered"),
+    DIRTY_WORKER_EXIT("dirty_worker_exit", "arbiter, worker", Role.NONE, null, "dirty arbiters (gunicorn 25) are not offered");
+
+    /** The process a hook belongs to once jwsgi runs a master and worker processes. */
+    public enum Role {
+        /** The master (gunicorn's arbiter): once per server. */
+        MASTER,
+        /** Each worker process. */
+        WORKER,
+        /** Neither: jwsgi has no such process. */
+        NONE
+    }
+
+    public final String pythonName;
+    /** The parameters gunicorn passes, e.g. "server, worker". */
+    public final String args;
+    public final Role role;
+    /** When the single-process server calls it, or null when it never does. */
+    public final String when;
+    /** Why it is never called, when it is not. */
+    public final String whyNot;
+
+    Hook(String pythonName, String args, Role role, String when) {
+        this(pythonName, args, role, when, null);
+    }
+
+    Hook(String pythonName, String args, Role role, String when, String whyNot) {
+        this.pythonName = pythonName;
+        this.args = args;
+        this.role = role;
+        this.when = when;
+        this.whyNot = whyNot;
+    }
+
+    public static Hook of(String pythonName) {
+        for (Hook h : values()) {
+            if (h.pythonName.equals(pythonName)) return h;
+        }
+        throw new IllegalArgumentException("no hook " + pythonName);
+    }
+}
