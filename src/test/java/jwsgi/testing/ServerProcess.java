@@ -60,16 +60,31 @@ public final class ServerProcess implements AutoCloseable {
         return startRaw(all, Map.of());
     }
 
-    /** Starts jwsgi with exactly {@code args} and extra environment variables; waits until it listens. */
+    /** Starts jwsgi with exactly {@code args} and extra environment variables; waits until it serves. */
     public static ServerProcess startRaw(List<String> args, Map<String, String> env) {
-        ServerProcess server = launch(args, env);
+        return startIn(null, args, env);
+    }
+
+    /** Starts jwsgi in directory {@code cwd} with exactly {@code args} and extra environment variables; waits until it serves. */
+    public static ServerProcess startIn(Path cwd, List<String> args, Map<String, String> env) {
+        ServerProcess server = launch(args, env, cwd);
         server.awaitListening();
         return server;
     }
 
     /** Starts jwsgi without waiting for it to listen (for start-up failures). */
     public static ServerProcess launch(List<String> args, Map<String, String> env) {
+        return launch(args, env, null);
+    }
+
+    /** Starts jwsgi in directory {@code cwd} (null: this JVM's), without waiting for it to listen. */
+    public static ServerProcess launch(List<String> args, Map<String, String> env, Path cwd) {
         ProcessBuilder pb = new ProcessBuilder(command(args));
+        if (cwd != null) pb.directory(cwd.toFile());
+        // Settings from this JVM's environment would leak into every server the tests start.
+        pb.environment().remove(jwsgi.config.SettingsSources.ENV_ARGS);
+        pb.environment().remove(jwsgi.config.SettingsSources.GUNICORN_ENV_ARGS);
+        pb.environment().remove("PORT");
         pb.environment().putAll(env);
         pb.environment().remove("VIRTUAL_ENV");
         try {
@@ -132,6 +147,35 @@ public final class ServerProcess implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** Waits until {@code errorLog} (its --error-logfile) says where the server listens and that it serves. */
+    public ServerProcess awaitListening(Path errorLog) {
+        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) throw new IllegalStateException("jwsgi exited with " + process.exitValue() + ":\n" + output);
+            try {
+                if (java.nio.file.Files.exists(errorLog)) {
+                    String log = java.nio.file.Files.readString(errorLog);
+                    Matcher m = LISTENING.matcher(log);
+                    if (m.find() && m.group(1) != null && log.contains("Using worker:")) {
+                        scheme = m.group(1);
+                        host = m.group(2);
+                        port = Integer.parseInt(m.group(3));
+                        listening = true;
+                        return this;
+                    }
+                }
+                Thread.sleep(50);
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+        process.destroyForcibly();
+        throw new IllegalStateException("jwsgi did not listen within " + START_TIMEOUT + ":\n" + output);
     }
 
     public int port() {
