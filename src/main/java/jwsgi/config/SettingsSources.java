@@ -256,14 +256,24 @@ public final class SettingsSources {
                 byOption.put(o.longestName(), e);
                 if (o.arity().max() == 0) {
                     flags.put(o.longestName(), bool(e, where));
+                } else if (e.kind() == ConfigFile.Kind.BOOL && o.arity().min() == 0) {
+                    // An option whose value is optional (gunicorn 20's proxy_protocol = True): True is the bare flag.
+                    if (bool(e, where)) tokens.add(o.longestName());
                 } else {
                     if (e.kind() == ConfigFile.Kind.CALLABLE || e.kind() == ConfigFile.Kind.OTHER) {
                         throw new ConfigException(e.assignment() + where + ": expected a string, a number or a list of them");
                     }
-                    if (e.values().size() != 1 && !o.isMultiValue()) {
-                        throw new ConfigException(e.assignment() + where + ": expected one value, not " + e.values().size());
+                    List<String> values = e.values();
+                    if (values.size() != 1 && !o.isMultiValue()) {
+                        // A list or dict for a comma-separated option (forwarded_allow_ips, secure_scheme_headers).
+                        boolean commaSeparated = o.type() == String.class
+                                && (e.kind() == ConfigFile.Kind.LIST || e.kind() == ConfigFile.Kind.DICT);
+                        if (!commaSeparated) {
+                            throw new ConfigException(e.assignment() + where + ": expected one value, not " + values.size());
+                        }
+                        values = List.of(String.join(",", values));
                     }
-                    for (String v : e.values()) tokens.add(o.longestName() + "=" + v);
+                    for (String v : values) tokens.add(o.longestName() + "=" + v);
                 }
             } else if (fallback != null && fallback != GunicornSettings.Fallback.NONE) {
                 if (!quiet(gunicorn.get(), e)) {

@@ -198,18 +198,33 @@ public final class HttpServer {
     }
 
     /**
-     * Binds the listeners without accepting yet: before the process gives up root (privileged
-     * ports), or once the app is loaded. A stale Unix socket file is replaced first; a new one
-     * gets the {@code --umask} mode.
+     * Binds the TCP listeners without accepting yet, so a privileged port can be bound before the
+     * process gives up root. Unix sockets are bound by {@link #start} (Jetty binds them as it
+     * starts their connector).
      *
-     * @return the URL of each listener, with the actual port ("unix:PATH" for a Unix socket)
      * @throws Exception when a listener cannot be opened (address in use, permission)
      */
-    public List<String> open() throws Exception {
+    public void open() throws Exception {
+        for (AbstractConnector c : connectors) {
+            if (c instanceof NetworkConnector tcp) tcp.open();
+        }
+    }
+
+    /**
+     * Starts accepting requests and handing them to the pool, which must be started; binds what
+     * {@link #open} did not. A stale Unix socket file is replaced first; a new one gets the
+     * {@code --umask} mode.
+     *
+     * @return the URL of each listener, with the actual port ("unix:PATH" for a Unix socket)
+     * @throws Exception when a listener cannot be opened or Jetty cannot start
+     */
+    public List<String> start() throws Exception {
+        server.setHandler(new GracefulHandler(new WsgiHandler(pool, server.getByteBufferPool(), options.bufferedBodyLimit(),
+                frontend.proxy().rootPath(), accessLogged)));
         for (Bind bind : options.binds()) {
             if (bind.isUnix()) UnixSocketFile.prepare(bind.unix());
         }
-        for (AbstractConnector c : connectors) ((NetworkConnector) c).open();
+        server.start();
         for (Bind bind : options.binds()) {
             if (bind.isUnix()) UnixSocketFile.applyUmask(bind.unix(), frontend.listener().umask());
         }
@@ -222,20 +237,11 @@ public final class HttpServer {
         return urls;
     }
 
-    /**
-     * Starts accepting requests and handing them to the pool, which must be started.
-     *
-     * @throws Exception when Jetty cannot start
-     */
-    public void start() throws Exception {
-        server.setHandler(new GracefulHandler(new WsgiHandler(pool, server.getByteBufferPool(), options.bufferedBodyLimit(),
-                frontend.proxy().rootPath(), accessLogged)));
-        server.start();
-    }
-
     /** Closes the listening sockets of a server that never started. */
     public void close() {
-        for (AbstractConnector c : connectors) ((NetworkConnector) c).close();
+        for (AbstractConnector c : connectors) {
+            if (c instanceof NetworkConnector tcp) tcp.close();
+        }
     }
 
     /**

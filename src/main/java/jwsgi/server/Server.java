@@ -38,11 +38,11 @@ import org.slf4j.LoggerFactory;
  * worker's steps in one process:
  * <ol>
  *   <li>start Python and run the config file, then settle the settings and the logs;</li>
- *   <li>master: pid file, {@code on_starting}; with {@code --user}, bind the listeners now,
- *       as root;</li>
+ *   <li>master: pid file, {@code on_starting}; with {@code --user}, bind the TCP listeners
+ *       now, as root;</li>
  *   <li>worker: {@code pre_fork}/{@code post_fork}, switch to {@code --user}, import the app,
  *       {@code post_worker_init}; bind the listeners (unless bound as root), so a port opens
- *       only for a server that can serve; accept requests, {@code when_ready};</li>
+ *       only for a server that can serve; accept requests ("Listening at"), {@code when_ready};</li>
  *   <li>wait for a signal (USR1 reopens the logs), stop gracefully, {@code worker_exit},
  *       {@code child_exit}, {@code on_exit}.</li>
  * </ol>
@@ -188,7 +188,7 @@ public final class Server {
                 new HttpServer.Frontend(settings.listener(), settings.proxy(), tls), pool, accessLog, environKeys);
         // A port opens only for a server that can serve, unless root must bind it before dropping to --user.
         ProcessOwner owner = settings.process().owner().filter(ProcessOwner::differsFromCurrent).orElse(null);
-        if (owner != null && !bind(http, pid)) return ExitCode.FAILURE;
+        if (owner != null && !bind(http)) return ExitCode.FAILURE;
         hooks.run(Hook.PRE_FORK);
         LOG.info("Booting worker with pid: {}", pid);
         hooks.run(Hook.POST_FORK);
@@ -207,12 +207,12 @@ public final class Server {
         }
         pool.start(app);
         hooks.run(Hook.POST_WORKER_INIT);
-        if (owner == null && !bind(http, pid)) return ExitCode.FAILURE;
+        if (owner == null && !bind(http)) return ExitCode.FAILURE;
         Signals signals = new Signals("TERM", "INT", "USR1");
         try {
-            http.start();
+            for (String url : http.start()) LOG.info("Listening at: {} ({})", url, pid);
         } catch (Exception e) {
-            LOG.error("Cannot start serving: {}", rootMessage(e));
+            cannotListen(e);
             return ExitCode.FAILURE;
         }
         hooks.run(Hook.WHEN_READY);
@@ -232,16 +232,20 @@ public final class Server {
         return ExitCode.OK;
     }
 
-    /** Binds the listening sockets; false (after saying why) when one cannot be bound. */
-    private boolean bind(HttpServer http, long pid) {
+    /** Binds the TCP listening sockets; false (after saying why) when one cannot be bound. */
+    private boolean bind(HttpServer http) {
         try {
-            for (String url : http.open()) LOG.info("Listening at: {} ({})", url, pid);
+            http.open();
             return true;
         } catch (Exception e) {
             http.close();
-            LOG.error("Cannot listen on {}: {}", settings.socket().binds().stream().map(b -> b.authority(b.port())).toList(), rootMessage(e));
+            cannotListen(e);
             return false;
         }
+    }
+
+    private void cannotListen(Exception e) {
+        LOG.error("Cannot listen on {}: {}", settings.socket().binds().stream().map(b -> b.authority(b.port())).toList(), rootMessage(e));
     }
 
     /** Waits for TERM or INT, reopening the logs on each USR1; returns the signal that stops the server. */

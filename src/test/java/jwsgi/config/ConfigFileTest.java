@@ -203,6 +203,23 @@ class ConfigFileTest {
     }
 
     @Test
+    void pythonListsDictsAndBooleansReachTheOptionsTheyMean(@TempDir Path dir) throws IOException {
+        Files.writeString(dir.resolve("gunicorn.conf.py"), """
+                forwarded_allow_ips = ["10.0.0.1", "10.0.0.0/24"]
+                secure_scheme_headers = {"X-FORWARDED-PROTO": "https", "X-FORWARDED-SSL": "on"}
+                proxy_protocol = True
+                reuse_port = True
+                raw_env = "ONE=1"
+                """);
+        Map<String, String> s = printConfig(dir, args("--print-config", "corpus"), Map.of());
+        assertEquals("10.0.0.1,10.0.0.0/24", s.get("forwarded_allow_ips"), "a list for a comma-separated option");
+        assertEquals("X-FORWARDED-PROTO=https,X-FORWARDED-SSL=on", s.get("secure_scheme_headers"), "a dict, as HEADER=VALUE pairs");
+        assertEquals("auto", s.get("proxy_protocol"), "gunicorn 20's boolean proxy_protocol = True");
+        assertEquals("True", s.get("reuse_port"));
+        assertEquals("['ONE=1']", s.get("raw_env"), "a str for a list setting, gunicorn's legacy form");
+    }
+
+    @Test
     void whichConfigFileIsRead(@TempDir Path dir) throws IOException {
         Files.writeString(dir.resolve("gunicorn.conf.py"), "threads = 5\n");
         assertEquals("5", printConfig(dir, args("--print-config", "corpus"), Map.of()).get("threads"), "./gunicorn.conf.py");
@@ -240,7 +257,7 @@ class ConfigFileTest {
                 preload_app = True
                 sendfile = False
                 worker_tmp_dir = "/dev/shm"
-                certfile = "/etc/ssl/site.pem"
+                max_requests = 1000
                 logger_class = "myapp.logging.Logger"
                 thread = 4
                 helper_value = 42
@@ -258,7 +275,7 @@ class ConfigFileTest {
         assertTrue(out.contains("preload_app = True" + in + " has no effect: a JVM cannot fork"), out);
         assertTrue(out.contains("sendfile = False" + in + " has no effect"), out);
         assertTrue(out.contains("worker_tmp_dir = '/dev/shm'" + in + " has no effect: jwsgi keeps no heartbeat files"), out);
-        assertTrue(out.contains("certfile = '/etc/ssl/site.pem'" + in + " is not available in this version of jwsgi"), out);
+        assertTrue(out.contains("max_requests = 1000" + in + " is not available in this version of jwsgi"), out);
         assertTrue(out.contains("logger_class = 'myapp.logging.Logger'" + in + " has no effect"), out);
         assertTrue(out.contains("thread" + in + " is not a setting, so it is ignored; did you mean 'threads'?"), out);
         assertFalse(out.contains("helper_value"), "other names are the file's own business, as in gunicorn:\n" + out);
