@@ -40,15 +40,21 @@ public final class ServerProcess implements AutoCloseable {
 
     /** The java command that runs jwsgi's Main with this JVM's class path. */
     public static List<String> command(List<String> args) {
+        List<String> cmd = javaCommand();
+        cmd.addAll(ClassArchive.options());
+        cmd.add("jwsgi.server.Main");
+        cmd.addAll(args);
+        return cmd;
+    }
+
+    /** The JVM and class path every test server runs with, up to the main class. */
+    static List<String> javaCommand() {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("--enable-native-access=ALL-UNNAMED");
-        cmd.add("-Xshare:auto");
         cmd.add("-XX:TieredStopAtLevel=1");
         cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add("jwsgi.server.Main");
-        cmd.addAll(args);
+        cmd.add(ClassArchive.serverClassPath());
         return cmd;
     }
 
