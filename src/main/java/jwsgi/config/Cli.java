@@ -64,6 +64,9 @@ public final class Cli {
     TlsOptions tls = new TlsOptions();
 
     @Mixin
+    LimitOptions limits = new LimitOptions();
+
+    @Mixin
     ProcessOptions process = new ProcessOptions();
 
     /**
@@ -101,7 +104,7 @@ public final class Cli {
     Settings settings(CommandLine cmd, List<String> argv, String configFile, Map<String, Object> effective) {
         return new Settings(app, new ConfigOptions.Settings(configFile, config.printConfig, config.checkConfig),
                 socket.settings(cmd), worker.settings(cmd), python.settings(cmd), logging.settings(cmd),
-                listener.settings(cmd), proxy.settings(cmd), tls.settings(cmd), process.settings(cmd), argv, effective);
+                listener.settings(cmd), proxy.settings(cmd), tls.settings(cmd), process.settings(cmd), limits.settings(cmd), argv, effective);
     }
 
     /** {@code --version}. */

@@ -17,6 +17,7 @@ import java.util.Map;
  * @param proxy     which front ends are believed about the client, and where the app is mounted
  * @param tls       TLS on the listeners
  * @param process   who the process runs as, and its pid file
+ * @param limits    what a request may be and how long it may take to arrive
  * @param argv      the command line, for {@code sys.argv}
  * @param effective every setting by gunicorn's name (jwsgi's own by their flag's name), sorted,
  *                  with its typed value: what --print-config shows and hooks see as {@code cfg}
@@ -32,6 +33,7 @@ public record Settings(
         ProxyOptions.Settings proxy,
         TlsOptions.Settings tls,
         ProcessOptions.Settings process,
+        LimitOptions.Settings limits,
         List<String> argv,
         Map<String, Object> effective) {
 }

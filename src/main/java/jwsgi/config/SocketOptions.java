@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
 public final class SocketOptions {
     /**
      * @param binds     where to listen
-     * @param backlog   the listen queue length of each socket
+     * @param backlog   the listen queue length of each socket, and the most requests waiting for a Python thread
      * @param reusePort set SO_REUSEPORT on the listening sockets
      */
     public record Settings(List<Bind> binds, int backlog, boolean reusePort) {}
@@ -23,7 +23,8 @@ public final class SocketOptions {
     List<String> binds = new ArrayList<>();
 
     @Option(names = "--backlog", paramLabel = "INT", defaultValue = "2048",
-            description = "The most connections waiting to be accepted on each socket. Default: ${DEFAULT-VALUE}.")
+            description = "The most connections waiting to be accepted on each socket, and the most requests waiting for"
+                    + " a Python thread (past it, 503 with Retry-After). Default: ${DEFAULT-VALUE}.")
     int backlog;
 
     @Option(names = "--reuse-port", description = "Set SO_REUSEPORT on the listening sockets.")

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
+import jwsgi.config.LimitOptions;
 import jwsgi.config.ListenerOptions;
 import jwsgi.config.ProxyOptions;
 import jwsgi.log.AccessLog;
@@ -18,7 +19,6 @@ import org.eclipse.jetty.server.AbstractConnector;
 import org.eclipse.jetty.server.ConnectionFactory;
 import org.eclipse.jetty.server.HostHeaderCustomizer;
 import org.eclipse.jetty.server.HttpConfiguration;
-import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.NetworkConnector;
 import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.Server;
@@ -47,12 +47,12 @@ public final class HttpServer {
      * @param keepAlive         how long an idle connection waits for its next request (gunicorn's --keep-alive)
      * @param ioTimeout         how long a read or write inside a request may stall
      * @param gracefulTimeout   how long a stop waits for in-flight requests
-     * @param bufferedBodyLimit request bodies up to this size are read before the app runs
-     * @param backlog           the listen queue length
+     * @param limits            request limits, body buffering and read deadlines
+     * @param backlog           the listen queue length, and the most requests waiting for a Python thread
      * @param reusePort         set SO_REUSEPORT on TCP listening sockets
      */
     public record Options(List<Bind> binds, Duration keepAlive, Duration ioTimeout, Duration gracefulTimeout,
-                          int bufferedBodyLimit, int backlog, boolean reusePort) {}
+                          LimitOptions.Settings limits, int backlog, boolean reusePort) {}
 
     /**
      * RFC 3986 parsing, plus what is valid in a URI but "ambiguous" to a servlet container that
@@ -134,6 +134,7 @@ public final class HttpServer {
             server.addConnector(connector);
             connectors.add(connector);
         }
+        server.setErrorHandler(new ErrorResponses());
         server.setStopTimeout(options.gracefulTimeout().toMillis());
         if (accessLog != null) server.setRequestLog(new AccessLogBridge(accessLog, environKeys));
     }
@@ -149,7 +150,7 @@ public final class HttpServer {
             case UWSGI, FASTCGI -> {
                 HttpConfiguration config = configuration();
                 // SERVER_NAME/SERVER_PORT (the request's authority) may differ from the client's Host: server_name is not the host asked for.
-                config.setHttpCompliance(HttpCompliance.RFC9110.with("CGI", HttpCompliance.Violation.MISMATCHED_AUTHORITY));
+                config.setHttpCompliance(HttpCompliance.STRICT.with("CGI", HttpCompliance.Violation.MISMATCHED_AUTHORITY));
                 config.addCustomizer(new CgiRequestCustomizer(proxy.cgiAllow()));
                 config.addCustomizer(new TrustedProxyCustomizer(proxy.forwardedAllow(), proxy.secureSchemeHeaders()));
                 ConnectionFactory cgi = listener.protocol() == ListenerOptions.Protocol.UWSGI
@@ -165,7 +166,8 @@ public final class HttpServer {
                 HttpConfiguration http2 = configuration();
                 http2.addCustomizer(new HostHeaderCustomizer());
                 http1.getCustomizers().forEach(http2::addCustomizer);
-                HttpConnectionFactory h1 = new HttpConnectionFactory(http1);
+                GuardedHttpConnectionFactory h1 = new GuardedHttpConnectionFactory(http1, new HeadLimits(options.limits()),
+                        options.limits().headerTimeout());
                 if (tls == null) {
                     if (listener.http1()) factories.add(h1);
                     if (listener.http2()) factories.add(new HTTP2CServerConnectionFactory(http2));
@@ -190,9 +192,11 @@ public final class HttpServer {
         HttpConfiguration config = new HttpConfiguration();
         config.setSendServerVersion(false);
         config.setSendXPoweredBy(false);
-        config.setHttpCompliance(HttpCompliance.RFC9110);
+        // RFC 9110 without a bare LF as a line end (which RFC 9112 allows): a front end that does not
+        // read it so would see other headers than jwsgi does, the stuff of request smuggling.
+        config.setHttpCompliance(HttpCompliance.STRICT);
         config.setUriCompliance(WSGI_URI_COMPLIANCE);
-        config.setRequestHeaderSize(64 * 1024);
+        config.setRequestHeaderSize(options.limits().headerBytes());
         config.setIdleTimeout(options.ioTimeout().toMillis());
         return config;
     }
@@ -219,8 +223,8 @@ public final class HttpServer {
      * @throws Exception when a listener cannot be opened or Jetty cannot start
      */
     public List<String> start() throws Exception {
-        server.setHandler(new GracefulHandler(new WsgiHandler(pool, server.getByteBufferPool(), options.bufferedBodyLimit(),
-                frontend.proxy().rootPath(), accessLogged)));
+        server.setHandler(new GracefulHandler(new WsgiHandler(pool, server.getByteBufferPool(), frontend.proxy().rootPath(),
+                accessLogged, options.limits(), options.backlog())));
         for (Bind bind : options.binds()) {
             if (bind.isUnix()) UnixSocketFile.prepare(bind.unix());
         }

@@ -43,6 +43,8 @@ final class JettyExchange implements Exchange {
     private static final int SPILL_CHUNK = 64 * 1024;
     private static final int MIN_BUFFER = 4096;
     private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
+    /** What a 503 tells the client: overload and shutdown are both over within seconds. */
+    private static final String RETRY_AFTER_SECONDS = "1";
     /** Request attribute: SCRIPT_NAME from a trusted front end (header or CGI variable), bytes as latin-1. */
     static final String SCRIPT_NAME_ATTRIBUTE = "jwsgi.script_name";
     /** Request attribute: a {@code List<Map.Entry<String, String>>} of CGI variables for the environ as they are. */
@@ -261,7 +263,7 @@ final class JettyExchange implements Exchange {
             return;
         }
         try {
-            if (spill == null) spill = SpillFile.create();
+            if (spill == null) spill = SpillFile.create("response");
             if (spill.pending() + buffer.remaining() > MAX_SPILL) {
                 failure = new IOException("the client read too slowly: more than " + (MAX_SPILL >> 20)
                         + " MiB of the response were waiting for it");
@@ -397,6 +399,7 @@ final class JettyExchange implements Exchange {
         response.reset();
         response.setStatus(status);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; charset=utf-8");
+        if (status == 503) response.getHeaders().put(HttpHeader.RETRY_AFTER, RETRY_AFTER_SECONDS);
         response.write(true, ByteBuffer.wrap((message + "\n").getBytes(StandardCharsets.UTF_8)),
                 Callback.from(() -> complete(null), this::complete));
     }
@@ -411,7 +414,7 @@ final class JettyExchange implements Exchange {
         while (!staged.isEmpty()) staged.poll().release();
     }
 
-    /** Ends the exchange exactly once, releasing the request body buffer. */
+    /** Ends the exchange exactly once, releasing the request body (buffer or temp file). */
     private void complete(Throwable x) {
         lock.lock();
         try {
@@ -421,6 +424,7 @@ final class JettyExchange implements Exchange {
             lock.unlock();
         }
         if (bodyBuffer != null) bodyBuffer.release();
+        if (body instanceof SpooledBody spooled) spooled.close();
         closeSpill();
         if (x == null) callback.succeeded();
         else callback.failed(x);

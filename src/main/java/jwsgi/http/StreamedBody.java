@@ -14,32 +14,26 @@ import org.eclipse.jetty.server.Request;
 
 /**
  * A request body read from the connection as the app asks for it: used when the client sent
- * {@code Expect: 100-continue} (Jetty answers it on the first read, so the app decides) and
- * when the body is larger than what is buffered before the app runs. Reads block the Python
- * worker's thread, which has released the GIL.
+ * {@code Expect: 100-continue} (Jetty answers it on the first read, so the app decides whether
+ * the body is sent at all). Reads block the Python worker's thread, which has released the GIL.
  *
  * <p>Threads: the Python worker that runs the request.
  */
 final class StreamedBody implements Exchange.Body.Streamed {
-    private final ByteBuffer prefix;
     private final InputStream rest;
+    private final long limit;
+    private long received;
     private byte[] scratch = new byte[0];
 
-    /** @param prefix bytes already read from the body (may be empty) */
-    StreamedBody(Request request, ByteBuffer prefix) {
-        this.prefix = prefix;
+    /** @param limit the most bytes the body may have (--limit-request-body); 0 for no limit */
+    StreamedBody(Request request, long limit) {
         this.rest = Content.Source.asInputStream(request);
+        this.limit = limit;
     }
 
     @Override
     public int read(ByteBuffer into) throws IOException {
         if (!into.hasRemaining()) return 0;
-        if (prefix.hasRemaining()) {
-            int n = Math.min(prefix.remaining(), into.remaining());
-            into.put(prefix.slice(prefix.position(), n));
-            prefix.position(prefix.position() + n);
-            return n;
-        }
         int want = into.remaining();
         if (scratch.length < want) scratch = new byte[Math.min(want, 1 << 16)];
         int n;
@@ -48,7 +42,13 @@ final class StreamedBody implements Exchange.Body.Streamed {
         } catch (IOException e) {
             throw new IOException(describe(e), e);
         }
-        if (n > 0) into.put(scratch, 0, n);
+        if (n > 0) {
+            received += n;
+            if (limit > 0 && received > limit) {
+                throw new IOException("the request body is larger than --limit-request-body " + limit + " bytes");
+            }
+            into.put(scratch, 0, n);
+        }
         return n;
     }
 

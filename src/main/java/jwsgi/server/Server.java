@@ -49,8 +49,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Server {
     private static final Logger LOG = LoggerFactory.getLogger(Server.class);
-    /** Request bodies up to this size are read before the app runs; larger ones are streamed. */
-    private static final int BUFFERED_BODY_LIMIT = 1 << 20;
     /** How long a read or write inside a request may stall before the connection is closed. */
     private static final Duration IO_TIMEOUT = Duration.ofSeconds(30);
     private static final String DEMO_MODULE = "jwsgi_demo";
@@ -184,7 +182,7 @@ public final class Server {
         List<String> environKeys = accessLog == null ? List.of() : List.copyOf(accessLog.format().environKeys());
         WorkerPool pool = new WorkerPool(runtime, settings.worker().threads(), hooks.requestHooks(), environKeys);
         HttpServer http = new HttpServer(new HttpServer.Options(settings.socket().binds(), settings.worker().keepAlive(), IO_TIMEOUT,
-                settings.worker().gracefulTimeout(), BUFFERED_BODY_LIMIT, settings.socket().backlog(), settings.socket().reusePort()),
+                settings.worker().gracefulTimeout(), settings.limits(), settings.socket().backlog(), settings.socket().reusePort()),
                 new HttpServer.Frontend(settings.listener(), settings.proxy(), tls), pool, accessLog, environKeys);
         // A port opens only for a server that can serve, unless root must bind it before dropping to --user.
         ProcessOwner owner = settings.process().owner().filter(ProcessOwner::differsFromCurrent).orElse(null);

@@ -99,12 +99,12 @@ public interface Exchange {
     /** Ends the exchange abnormally: the connection is closed, what was sent stays incomplete. */
     void abort(Throwable cause);
 
-    /** The request body, read before the app runs or streamed while it reads. */
+    /** The request body: read before the app runs (in memory or a temp file), or streamed while it reads. */
     sealed interface Body permits Body.Buffered, Body.Streamed {
         /** The whole body, already read. */
         record Buffered(ByteBuffer content) implements Body {}
 
-        /** A body read from the connection as the app asks for it (large bodies, Expect: 100-continue). */
+        /** A body read as the app asks for it: from the connection (Expect: 100-continue), or from a temp file. */
         non-sealed interface Streamed extends Body {
             /**
              * Reads into {@code into}: blocks until at least one byte is available.
@@ -113,6 +113,14 @@ public interface Exchange {
              * @throws IOException when the body cannot be read (client gone, malformed chunking)
              */
             int read(ByteBuffer into) throws IOException;
+
+            /**
+             * Whether a read may wait for the client. False for a body already read whole and kept
+             * in a file: a thread that must never wait for the network may read it.
+             */
+            default boolean waitsForClient() {
+                return true;
+            }
         }
     }
 }

@@ -647,7 +647,7 @@ final class RequestRunner {
         if (ex == null || requestToken != token || !(ex.body() instanceof Exchange.Body.Streamed body)) {
             return raise(CPython.Exc.VALUE_ERROR, "wsgi.input read after its request ended");
         }
-        if (!mayWait) {
+        if (!mayWait && body.waitsForClient()) {
             // WorkerPool never runs a streamed body on an HTTP thread: waiting here would deadlock it.
             return raise(CPython.Exc.RUNTIME_ERROR, "jwsgi internal error: streamed request body on an I/O thread");
         }

@@ -102,7 +102,7 @@ public final class WorkerPool {
         backlog.incrementAndGet();
         if (mode == Mode.THREADS) {
             threadQueue.add(exchange);
-        } else if (exchange.body() instanceof Exchange.Body.Streamed) {
+        } else if (exchange.body() instanceof Exchange.Body.Streamed streamed && streamed.waitsForClient()) {
             blockingThreads.execute(() -> {
                 inlinePermit.acquireUninterruptibly();
                 try {

@@ -1,0 +1,127 @@
+package jwsgi.http;
+
+import java.time.Duration;
+import java.util.concurrent.TimeoutException;
+
+import org.eclipse.jetty.http.HttpException;
+import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpParser;
+import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.http.HttpVersion;
+import org.eclipse.jetty.io.Connection;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.internal.HttpConnection;
+import org.eclipse.jetty.util.NanoTime;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Jetty's HTTP/1.1 connections, with what its parser lacks: gunicorn's request-line and
+ * header-field limits, applied as each line is parsed (so a violation is a bad message, answered
+ * with 414 or 431 and the connection closed, and an oversized head is never held whole); the
+ * transfer codings Jetty lets through though it cannot decode them ({@code gzip, chunked}: 501,
+ * as RFC 9112 6.1 says; chunked not last is 400) or that an HTTP/1.0 request cannot have (400,
+ * its framing is faulty); and
+ * a deadline for the whole head of a request, from its first byte (slowloris).
+ *
+ * <p>The deadline is checked whenever bytes arrive: a client that trickles its head is closed at
+ * its first byte past the deadline, one that stops sending by the idle timeout (--keep-alive).
+ * Jetty's own limit on the total head size (set from the same limits) still applies.
+ */
+final class GuardedHttpConnectionFactory extends HttpConnectionFactory {
+    private static final Logger LOG = LoggerFactory.getLogger(GuardedHttpConnectionFactory.class);
+
+    private final HeadLimits limits;
+    private final long headerTimeoutNanos;
+
+    /** @param headerTimeout the longest a request head may take to arrive; zero for no limit */
+    GuardedHttpConnectionFactory(HttpConfiguration config, HeadLimits limits, Duration headerTimeout) {
+        super(config);
+        this.limits = limits;
+        this.headerTimeoutNanos = headerTimeout.toNanos();
+    }
+
+    @Override
+    public Connection newConnection(Connector connector, EndPoint endPoint) {
+        GuardedConnection connection = new GuardedConnection(getHttpConfiguration(), connector, endPoint);
+        connection.setTransferEncodingChunkMaxLength(getTransferEncodingChunkMaxLength());
+        return configure(connection, connector, endPoint);
+    }
+
+    /** Whether a request came over one of these HTTP/1.x connections (its head has been checked by it). */
+    static boolean overHttp1(org.eclipse.jetty.server.Request request) {
+        return request.getConnectionMetaData().getConnection() instanceof GuardedConnection;
+    }
+
+    private final class GuardedConnection extends HttpConnection {
+        /** Header fields of the request being parsed, and its version; only the parsing thread touches them. */
+        private int fields;
+        private HttpVersion version;
+
+        GuardedConnection(HttpConfiguration configuration, Connector connector, EndPoint endPoint) {
+            super(configuration, connector, endPoint);
+        }
+
+        @Override
+        public void onFillable() {
+            if (headPastDeadline()) {
+                LOG.debug("Closing the connection from {}: its request head took more than --header-timeout {} s",
+                        Addresses.host(getEndPoint().getRemoteSocketAddress()), Duration.ofNanos(headerTimeoutNanos).toSeconds());
+                getEndPoint().close(new TimeoutException("request head not received within --header-timeout"));
+                return;
+            }
+            super.onFillable();
+        }
+
+        /** Jetty decodes chunked alone; anything else would reach the app still encoded. */
+        private void checkTransferEncoding(String value) {
+            if (version != HttpVersion.HTTP_1_1) {
+                throw new HttpException.RuntimeException(HttpStatus.BAD_REQUEST_400, "Transfer-Encoding in an "
+                        + version + " request: its framing cannot be trusted (RFC 9112 6.1)");
+            }
+            String[] codings = (value == null ? "" : value).split(",", -1);
+            for (int i = 0; i < codings.length; i++) {
+                boolean chunked = codings[i].strip().equalsIgnoreCase("chunked");
+                if (chunked != (i == codings.length - 1)) {
+                    throw new HttpException.RuntimeException(HttpStatus.BAD_REQUEST_400, "Transfer-Encoding " + value
+                            + ": chunked must be the final coding, once (RFC 9112 6.3, 7)");
+                }
+            }
+            if (codings.length > 1) {
+                throw new HttpException.RuntimeException(HttpStatus.NOT_IMPLEMENTED_501, "Transfer-Encoding " + value
+                        + ": only chunked is implemented");
+            }
+        }
+
+        private boolean headPastDeadline() {
+            if (headerTimeoutNanos <= 0) return false;
+            HttpParser parser = getParser();
+            return !parser.isStart() && parser.inHeaderState() && NanoTime.since(parser.getBeginNanoTime()) > headerTimeoutNanos;
+        }
+
+        // Called by the superclass constructor: it may use only the outer instance's fields, set by then.
+        @Override
+        protected RequestHandler newRequestHandler() {
+            return new RequestHandler() {
+                @Override
+                public void startRequest(String method, String uri, HttpVersion httpVersion) {
+                    fields = 0;
+                    version = httpVersion;
+                    limits.checkLine(method, uri, httpVersion == null ? null : httpVersion.asString());
+                    super.startRequest(method, uri, httpVersion);
+                }
+
+                @Override
+                public void parsedHeader(HttpField field) {
+                    limits.checkField(++fields, field);
+                    if (field.getHeader() == HttpHeader.TRANSFER_ENCODING) checkTransferEncoding(field.getValue());
+                    super.parsedHeader(field);
+                }
+            };
+        }
+    }
+}
