@@ -51,7 +51,11 @@ public final class WorkerPool {
     private final ThreadLocal<RequestRunner> runners = new ThreadLocal<>();
     private final Queue<Exchange> inlineQueue = new ConcurrentLinkedQueue<>();
     private final Semaphore inlinePermit = new Semaphore(1);
-    /** Threads that may block on the network: INLINE mode runs streamed-body requests there. */
+    /**
+     * The thread that may block on the network: INLINE mode runs streamed-body requests there. One
+     * is enough, as they run one at a time under the permit; more would only wait for it, each
+     * with its own thread state, and a burst of such requests would make a thread each.
+     */
     private final ExecutorService blockingThreads;
     private final LinkedBlockingQueue<Exchange> threadQueue = new LinkedBlockingQueue<>();
     private final List<Thread> threads = new ArrayList<>();
@@ -71,7 +75,7 @@ public final class WorkerPool {
         this.hooks = hooks;
         this.loggedEnvironKeys = List.copyOf(loggedEnvironKeys);
         this.mode = count == 1 ? Mode.INLINE : Mode.THREADS;
-        this.blockingThreads = mode == Mode.INLINE ? Executors.newCachedThreadPool(pythonThreads("py-blocking-", true)) : null;
+        this.blockingThreads = mode == Mode.INLINE ? Executors.newSingleThreadExecutor(pythonThreads("py-blocking-", true)) : null;
     }
 
     /** Runs {@code app} from now on; with more than one thread, starts them and waits until each has its thread state. */
