@@ -2,7 +2,7 @@
 Python holds, so a test can compare what the client sent with what the app saw, and count
 leaks.
 
-GET  /echo...      JSON of the request as the app saw it (method, target, headers, body digest)
+GET  /echo...      JSON of the request as the app saw it (method, target, headers, body digest, first 4 KiB)
 GET  /seen         the requests seen since the last /seen (method, RAW_URI, body length), cleared
 GET  /stats        Python's allocated blocks and gc-tracked objects, after a collection
 GET  /sleep?s=F    sleeps, for overload tests
@@ -35,6 +35,7 @@ def _json(start_response, value, status="200 OK"):
 def _body(environ):
     stream = environ["wsgi.input"]
     digest = hashlib.sha256()
+    head = b""
     n = 0
     while True:
         chunk = stream.read(65536)
@@ -42,7 +43,9 @@ def _body(environ):
             break
         n += len(chunk)
         digest.update(chunk)
-    return n, digest.hexdigest()
+        if len(head) < 4096:
+            head += chunk[:4096 - len(head)]
+    return n, digest.hexdigest(), head
 
 
 def application(environ, start_response):
@@ -57,7 +60,7 @@ def application(environ, start_response):
         return _json(start_response, {"blocks": sys.getallocatedblocks(), "objects": len(gc.get_objects()),
                                       "threads": threading.active_count()})
     try:
-        length, digest = _body(environ)
+        length, digest, head = _body(environ)
     except OSError as e:
         # The client left halfway through its body: answered (to no one) without a traceback,
         # as apps that expect it do, so leak counts do not include traceback formatting.
@@ -77,5 +80,5 @@ def application(environ, start_response):
     headers = {k: v for k, v in environ.items() if k.startswith("HTTP_") or k in ("CONTENT_TYPE", "CONTENT_LENGTH")}
     return _json(start_response, {"method": environ["REQUEST_METHOD"], "raw": environ.get("RAW_URI", ""),
                                   "path": path, "query": environ.get("QUERY_STRING", ""), "headers": headers,
-                                  "length": length, "sha256": digest,
+                                  "length": length, "sha256": digest, "body": head.decode("latin-1"),
                                   "input": type(environ["wsgi.input"]).__name__})

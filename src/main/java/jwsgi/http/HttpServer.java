@@ -154,7 +154,7 @@ public final class HttpServer {
                 config.addCustomizer(new CgiRequestCustomizer(proxy.cgiAllow()));
                 config.addCustomizer(new TrustedProxyCustomizer(proxy.forwardedAllow(), proxy.secureSchemeHeaders()));
                 ConnectionFactory cgi = listener.protocol() == ListenerOptions.Protocol.UWSGI
-                        ? new UwsgiConnectionFactory(config) : new FastCgiConnectionFactory(config);
+                        ? new UwsgiConnectionFactory(config, options.limits().headerTimeout()) : new FastCgiConnectionFactory(config);
                 if (tls != null) factories.add(new SslConnectionFactory(tls, cgi.getProtocol()));
                 factories.add(cgi);
             }

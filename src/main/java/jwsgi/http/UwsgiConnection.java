@@ -2,6 +2,7 @@ package jwsgi.http;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -26,6 +27,7 @@ import org.eclipse.jetty.server.HttpStream;
 import org.eclipse.jetty.util.Attributes;
 import org.eclipse.jetty.util.BufferUtil;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.NanoTime;
 import org.eclipse.jetty.util.thread.Invocable;
 import org.eclipse.jetty.util.thread.ThreadPool;
 import org.slf4j.Logger;
@@ -49,13 +51,18 @@ final class UwsgiConnection extends AbstractMetaDataConnection {
     private final ByteBufferPool pool;
     private final Attributes attributes = new Attributes.Lazy();
     private final String id = Integer.toHexString(System.identityHashCode(this));
+    private final long headerTimeoutNanos;
     private RetainableByteBuffer input;
     private Stream stream;
+    /** When the first byte of the request packet arrived; 0 before. */
+    private long packetStart;
 
-    UwsgiConnection(Connector connector, HttpConfiguration configuration, EndPoint endPoint) {
+    /** @param headerTimeout the longest the request packet may take to arrive, from its first byte; zero for no limit */
+    UwsgiConnection(Connector connector, HttpConfiguration configuration, EndPoint endPoint, Duration headerTimeout) {
         super(connector, configuration, endPoint);
         this.connector = connector;
         this.pool = connector.getByteBufferPool();
+        this.headerTimeoutNanos = headerTimeout.toNanos();
     }
 
     @Override
@@ -78,7 +85,11 @@ final class UwsgiConnection extends AbstractMetaDataConnection {
                     return;
                 }
                 if (BufferUtil.space(buffer) == 0) throw new UwsgiPacket.Malformed("uwsgi packet larger than its header says");
+                if (packetStart != 0 && headerTimeoutNanos > 0 && NanoTime.since(packetStart) > headerTimeoutNanos) {
+                    throw new UwsgiPacket.Malformed("the request packet took more than --header-timeout to arrive");
+                }
                 int filled = getEndPoint().fill(buffer);
+                if (filled > 0 && packetStart == 0) packetStart = NanoTime.now();
                 if (filled == 0) {
                     fillInterested();
                     return;

@@ -1,5 +1,7 @@
 package jwsgi.http;
 
+import java.time.Duration;
+
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.AbstractConnectionFactory;
@@ -10,14 +12,17 @@ import org.eclipse.jetty.server.HttpConfiguration;
 final class UwsgiConnectionFactory extends AbstractConnectionFactory {
     static final String PROTOCOL = "uwsgi";
     private final HttpConfiguration configuration;
+    private final Duration headerTimeout;
 
-    UwsgiConnectionFactory(HttpConfiguration configuration) {
+    /** @param headerTimeout the longest the request packet may take to arrive, from its first byte; zero for no limit */
+    UwsgiConnectionFactory(HttpConfiguration configuration, Duration headerTimeout) {
         super(PROTOCOL);
         this.configuration = configuration;
+        this.headerTimeout = headerTimeout;
     }
 
     @Override
     public Connection newConnection(Connector connector, EndPoint endPoint) {
-        return configure(new UwsgiConnection(connector, configuration, endPoint), connector, endPoint);
+        return configure(new UwsgiConnection(connector, configuration, endPoint, headerTimeout), connector, endPoint);
     }
 }
