@@ -64,7 +64,6 @@ public final class GunicornSettings {
     private static final String ASGI = "an ASGI setting; jwsgi serves WSGI";
     private static final String CONTROL = "there is no control socket (gunicornc); use signals (TERM, INT, USR1)";
     private static final String ISSUE_4 = "planned: proxies, TLS and sockets (issue 4)";
-    private static final String ISSUE_5 = "planned: request limits (issue 5)";
     private static final String ISSUE_6 = "planned: worker processes (issue 6)";
     private static final String HTTP2 = "planned: HTTP/2 settings";
 
@@ -124,9 +123,9 @@ public final class GunicornSettings {
                 false, Set.of("True", "False"), "--do-handshake-on-connect");
         planned("ciphers", SSL, ISSUE_4, true, Set.of(), "--ciphers");
         // Security
-        planned("limit_request_line", SECURITY, ISSUE_5, true, Set.of(), "--limit-request-line");
-        planned("limit_request_fields", SECURITY, ISSUE_5, true, Set.of(), "--limit-request-fields");
-        planned("limit_request_field_size", SECURITY, ISSUE_5, true, Set.of(), "--limit-request-field_size", "--limit-request-field-size");
+        implemented("limit_request_line", SECURITY, "--limit-request-line");
+        implemented("limit_request_fields", SECURITY, "--limit-request-fields");
+        implemented("limit_request_field_size", SECURITY, "--limit-request-field_size", "--limit-request-field-size");
         // Server Hooks (how and where each runs: jwsgi.hooks.Hook)
         for (String hook : List.of("on_starting", "on_reload", "when_ready", "pre_fork", "post_fork", "post_worker_init",
                 "worker_int", "worker_abort", "pre_exec", "pre_request", "post_request", "child_exit", "worker_exit",

@@ -48,7 +48,7 @@ public final class LimitOptions {
     int limitRequestFields;
 
     @Option(names = {"--limit-request-field_size", "--limit-request-field-size"}, paramLabel = "INT", defaultValue = "8190",
-            description = "The longest header field (name, colon and value) in bytes; longer gets 431."
+            description = "The longest header field line (name, colon, value and CRLF) in bytes; longer gets 431."
                     + " 0 for no limit of its own. Default: ${DEFAULT-VALUE}.")
     int limitRequestFieldSize;
 
@@ -68,8 +68,8 @@ public final class LimitOptions {
     int headerTimeout;
 
     @Option(names = "--body-timeout", paramLabel = "SECONDS", defaultValue = "30",
-            description = "Close a connection whose request body takes longer than this, plus one second per"
-                    + " --body-min-rate bytes received, to arrive. Default: ${DEFAULT-VALUE}.")
+            description = "Answer 408 and close the connection when a request body takes longer than this, plus one second"
+                    + " per --body-min-rate bytes received, to arrive. Default: ${DEFAULT-VALUE}.")
     int bodyTimeout;
 
     @Option(names = "--body-min-rate", paramLabel = "BYTES", defaultValue = "500",

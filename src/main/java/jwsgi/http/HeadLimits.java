@@ -9,7 +9,7 @@ import org.eclipse.jetty.server.Request;
 
 /**
  * gunicorn's limits on a request head: the request line (414), the number of header fields
- * and the size of each (431). Sizes are counted as gunicorn counts them, on the wire form:
+ * and the size of each (431); and a request target that is not UTF-8 (400). Sizes are counted as gunicorn counts them, on the wire form:
  * {@code METHOD SP target SP version} and {@code Name: value CRLF}.
  *
  * <p>HTTP/1.1 requests are checked while Jetty parses them ({@link GuardedHttpConnectionFactory}),
@@ -23,8 +23,16 @@ final class HeadLimits {
         this.limits = limits;
     }
 
-    /** Checks a request line. */
+    /**
+     * Checks a request line. Jetty decodes the target as UTF-8, so a byte that is not
+     * (RFC 3986 wants non-ASCII bytes percent-encoded) would reach the app as U+FFFD: another
+     * target than was sent. Refused instead.
+     */
     void checkLine(String method, String target, String version) {
+        if (target.indexOf('\uFFFD') >= 0) {
+            throw new HttpException.RuntimeException(HttpStatus.BAD_REQUEST_400,
+                    "the request target has bytes that are not UTF-8; percent-encode them (RFC 3986)");
+        }
         if (limits.requestLine() == 0) return;
         int length = method.length() + 1 + target.length() + (version == null ? 0 : 1 + version.length());
         if (length > limits.requestLine()) {

@@ -127,14 +127,25 @@ final class JettyExchange implements Exchange {
     @Override
     public String query() {
         String q = request.getHttpURI().getQuery();
-        return q == null ? "" : q;
+        return q == null ? "" : asSent(q);
     }
 
     @Override
     public String rawTarget() {
         HttpURI uri = request.getHttpURI();
         String pathQuery = uri.getPathQuery();
-        return pathQuery == null ? "" : pathQuery;
+        return pathQuery == null ? "" : asSent(pathQuery);
+    }
+
+    /**
+     * Jetty keeps the target as text decoded from UTF-8; WSGI wants the bytes that were sent, as
+     * latin-1 characters. Only raw (not percent-encoded) non-ASCII bytes differ, which are rare.
+     */
+    private static String asSent(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            if (text.charAt(i) > 0x7F) return new String(text.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
+        }
+        return text;
     }
 
     @Override

@@ -220,6 +220,27 @@ class ConfigFileTest {
     }
 
     @Test
+    void requestLimitsComeFromTheConfigFileByGunicornsNames(@TempDir Path dir) throws IOException {
+        Files.writeString(dir.resolve("gunicorn.conf.py"), """
+                limit_request_line = 1000
+                limit_request_fields = 20
+                limit_request_field_size = 2000
+                limit_request_body = 65536
+                body_buffer_size = 4096
+                header_timeout = 5
+                backlog = 64
+                """);
+        Map<String, String> s = printConfig(dir, args("--print-config", "corpus"), Map.of());
+        assertEquals("1000", s.get("limit_request_line"));
+        assertEquals("20", s.get("limit_request_fields"));
+        assertEquals("2000", s.get("limit_request_field_size"));
+        assertEquals("65536", s.get("limit_request_body"), "jwsgi's own settings, by their flag's name");
+        assertEquals("4096", s.get("body_buffer_size"));
+        assertEquals("5", s.get("header_timeout"));
+        assertEquals("64", s.get("backlog"));
+    }
+
+    @Test
     void whichConfigFileIsRead(@TempDir Path dir) throws IOException {
         Files.writeString(dir.resolve("gunicorn.conf.py"), "threads = 5\n");
         assertEquals("5", printConfig(dir, args("--print-config", "corpus"), Map.of()).get("threads"), "./gunicorn.conf.py");

@@ -115,6 +115,8 @@ class HostileRequestTest {
                 Arguments.of("space in the target", "GET /e cho HTTP/1.1\r\n" + HOST + "\r\n", 400),
                 Arguments.of("fragment in the target", "GET /echo#x HTTP/1.1\r\n" + HOST + "\r\n", 400),
                 Arguments.of("relative target", "GET echo HTTP/1.1\r\n" + HOST + "\r\n", 400),
+                Arguments.of("query bytes that are not UTF-8", "GET /echo?q=\u0091 HTTP/1.1\r\n" + HOST + "\r\n", 400),
+                Arguments.of("raw non-ASCII in the path", "GET /caf\u00c3\u00a9 HTTP/1.1\r\n" + HOST + "\r\n", 400),
                 Arguments.of("HTTP/1.2", "GET /echo HTTP/1.2\r\n" + HOST + "\r\n", 505),
                 Arguments.of("HTTP/1.10", "GET /echo HTTP/1.10\r\n" + HOST + "\r\n", 505),
                 Arguments.of("junk after the version", "GET /echo HTTP/1.1x\r\n" + HOST + "\r\n", 505),
@@ -206,6 +208,8 @@ class HostileRequestTest {
         JsonNode http10 = echo("GET /echo HTTP/1.0\r\n\r\n");
         assertEquals("/echo", http10.get("raw").asText());
         assertEquals("/echo", echo("\r\n" + get("")).get("raw").asText(), "empty lines before a request are ignored");
+        String utf8 = "/echo?q=" + new String("caf\u00e9".getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
+        assertEquals(utf8, echo("GET " + utf8 + " HTTP/1.1\r\n" + HOST + "\r\n").get("raw").asText(), "raw UTF-8 in the query");
     }
 
     @Test
@@ -245,6 +249,7 @@ class HostileRequestTest {
                 assertEquals("BufferedReader", seen.get("input").asText(), framing + ": read from the temp file");
             }
         }
+        for (int i = 0; i < 50 && spoolFiles() != spoolsBefore; i++) Thread.sleep(50);  // closed as the response completes
         assertEquals(spoolsBefore, spoolFiles(), "every spooled body's temp file is closed");
     }
 

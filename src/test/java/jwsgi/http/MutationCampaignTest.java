@@ -12,6 +12,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
+import java.util.regex.Pattern;
 
 import jwsgi.testing.Http;
 import jwsgi.testing.ServerProcess;
@@ -169,7 +170,9 @@ class MutationCampaignTest {
             JsonNode echo = Http.json(new String(served.get(i).body, StandardCharsets.UTF_8));
             assertEquals(seen.get(i).get("raw").asText(), echo.get("raw").asText(), "responses out of order");
             String line = echo.get("method").asText() + " " + echo.get("raw").asText() + " ";
-            assertTrue(sent.contains(line), "the app saw a request line that was not sent: " + line);
+            // RFC 9112 3 lets a parser take any run of spaces between the parts, and Jetty does.
+            assertTrue(Pattern.compile(Pattern.quote(echo.get("method").asText()) + "[ \\t]+" + Pattern.quote(echo.get("raw").asText())
+                    + "[ \\t]").matcher(sent).find(), "the app saw a request line that was not sent: " + line);
             String body = echo.get("body").asText();
             assertTrue(body.isEmpty() || sent.contains(body) || dechunked(sent).contains(body),
                     "the app saw a body that was not sent: " + show(body.getBytes(StandardCharsets.ISO_8859_1)));
