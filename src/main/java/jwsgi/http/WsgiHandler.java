@@ -123,7 +123,7 @@ final class WsgiHandler extends Handler.Abstract.NonBlocking {
         long now = NanoTime.now();
         if (now - last < OVERLOAD_LOG_INTERVAL_NANOS || !lastOverloadLog.compareAndSet(last, now)) return;
         refusedSinceLog.addAndGet(-refused);
-        LOG.warn("Overloaded: {} request(s) refused with 503, more than {} were waiting for a Python thread"
+        LOG.warn("Overloaded: {} request(s) refused with 503, as {} were already waiting for a Python thread"
                 + " (raise --backlog or --threads, or add workers)", refused, maxQueued);
     }
 
@@ -131,7 +131,7 @@ final class WsgiHandler extends Handler.Abstract.NonBlocking {
         return "the request body is larger than the server accepts (--limit-request-body " + limits.body() + " bytes)";
     }
 
-    /** Answers before the body was read; {@link ErrorResponses} closes the connection, as what is left of the request is unread. */
+    /** Answers before the body is read; {@link ErrorResponses} closes the connection, as the rest of the request is unread. */
     private static void refuse(Request request, Response response, Callback callback, int status, String reason) {
         Response.writeError(request, response, callback, status, reason);
     }
@@ -215,7 +215,8 @@ final class WsgiHandler extends Handler.Abstract.NonBlocking {
             if (limits.body() > 0 && received > limits.body()) {
                 return new HttpException.RuntimeException(HttpStatus.PAYLOAD_TOO_LARGE_413, bodyTooLarge());
             }
-            long allowed = limits.bodyTimeout().toNanos() + (limits.bodyMinRate() > 0 ? received / limits.bodyMinRate() * 1_000_000_000L : 0);
+            long earned = limits.bodyMinRate() > 0 ? received / limits.bodyMinRate() * 1_000_000_000L : 0;
+            long allowed = limits.bodyTimeout().toNanos() + earned;
             if (NanoTime.since(start) > allowed) {
                 return new HttpException.RuntimeException(HttpStatus.REQUEST_TIMEOUT_408, "the request body arrived too slowly"
                         + " (--body-timeout " + limits.bodyTimeout().toSeconds() + " s, --body-min-rate " + limits.bodyMinRate() + ")");
