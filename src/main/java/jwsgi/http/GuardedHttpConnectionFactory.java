@@ -1,9 +1,10 @@
 package jwsgi.http;
 
+import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.concurrent.TimeoutException;
 
 import org.eclipse.jetty.http.HttpException;
+import org.eclipse.jetty.http.HttpCompliance;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpParser;
@@ -15,6 +16,7 @@ import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.internal.HttpConnection;
+import org.eclipse.jetty.util.BufferUtil;
 import org.eclipse.jetty.util.NanoTime;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,8 +30,9 @@ import org.slf4j.LoggerFactory;
  * its framing is faulty); and
  * a deadline for the whole head of a request, from its first byte (slowloris).
  *
- * <p>The deadline is checked whenever bytes arrive: a client that trickles its head is closed at
- * its first byte past the deadline, one that stops sending by the idle timeout (--keep-alive).
+ * <p>The deadline is checked whenever bytes arrive: a client that trickles its head gets 408 at
+ * its first byte past the deadline, one that stops sending is closed by the idle timeout
+ * (--keep-alive).
  * Jetty's own limit on the total head size (set from the same limits) still applies.
  */
 final class GuardedHttpConnectionFactory extends HttpConnectionFactory {
@@ -61,20 +64,23 @@ final class GuardedHttpConnectionFactory extends HttpConnectionFactory {
         /** Header fields of the request being parsed, and its version; only the parsing thread touches them. */
         private int fields;
         private HttpVersion version;
+        /** Set while the superclass constructor runs, so no initializer: one would overwrite it. */
+        private RequestHandler handler;
 
         GuardedConnection(HttpConfiguration configuration, Connector connector, EndPoint endPoint) {
             super(configuration, connector, endPoint);
         }
 
+        // The deadline is checked by the parser itself, on the thread parsing and in its own
+        // state: reading the parser's state from onFillable raced with request completion on a
+        // worker thread, and closing the endpoint from there corrupted pooled request buffers.
         @Override
-        public void onFillable() {
-            if (headPastDeadline()) {
-                LOG.debug("Closing the connection from {}: its request head took more than --header-timeout {} s",
-                        Addresses.host(getEndPoint().getRemoteSocketAddress()), Duration.ofNanos(headerTimeoutNanos).toSeconds());
-                getEndPoint().close(new TimeoutException("request head not received within --header-timeout"));
-                return;
-            }
-            super.onFillable();
+        protected HttpParser newHttpParser(HttpCompliance compliance) {
+            HttpConfiguration config = getHttpConfiguration();
+            HttpParser parser = new DeadlineParser(handler, config.getRequestHeaderSize(), compliance);
+            parser.setHeaderCacheSize(config.getHeaderCacheSize());
+            parser.setHeaderCacheCaseSensitive(config.isHeaderCacheCaseSensitive());
+            return parser;
         }
 
         /** Jetty decodes chunked alone; anything else would reach the app still encoded. */
@@ -97,16 +103,11 @@ final class GuardedHttpConnectionFactory extends HttpConnectionFactory {
             }
         }
 
-        private boolean headPastDeadline() {
-            if (headerTimeoutNanos <= 0) return false;
-            HttpParser parser = getParser();
-            return !parser.isStart() && parser.inHeaderState() && NanoTime.since(parser.getBeginNanoTime()) > headerTimeoutNanos;
-        }
-
-        // Called by the superclass constructor: it may use only the outer instance's fields, set by then.
+        // Called by the superclass constructor, before newHttpParser: it may use only the outer
+        // instance's fields (set by then), and keeps its result for newHttpParser.
         @Override
         protected RequestHandler newRequestHandler() {
-            return new RequestHandler() {
+            handler = new RequestHandler() {
                 @Override
                 public void startRequest(String method, String uri, HttpVersion httpVersion) {
                     fields = 0;
@@ -122,6 +123,30 @@ final class GuardedHttpConnectionFactory extends HttpConnectionFactory {
                     super.parsedHeader(field);
                 }
             };
+            return handler;
+        }
+    }
+
+    /**
+     * Jetty's parser, refusing a request whose head is still incomplete past --header-timeout
+     * with 408 (then the connection closes, as after any bad message). It checks whenever bytes
+     * arrive; a client that sends nothing is closed by the idle timeout instead.
+     */
+    private final class DeadlineParser extends HttpParser {
+        DeadlineParser(RequestHandler handler, int maxHeaderBytes, HttpCompliance compliance) {
+            super(handler, maxHeaderBytes, compliance);
+        }
+
+        @Override
+        public boolean parseNext(ByteBuffer buffer) {
+            if (headerTimeoutNanos > 0 && !isStart() && inHeaderState() && NanoTime.since(getBeginNanoTime()) > headerTimeoutNanos) {
+                LOG.debug("Refusing a request head that took more than --header-timeout {} s", headerTimeoutNanos / 1_000_000_000L);
+                BufferUtil.clear(buffer);
+                badMessage(new HttpException.RuntimeException(HttpStatus.REQUEST_TIMEOUT_408,
+                        "the request head did not arrive within --header-timeout"));
+                return false;
+            }
+            return super.parseNext(buffer);
         }
     }
 }

@@ -15,6 +15,7 @@ import java.util.Random;
 import java.util.regex.Pattern;
 
 import jwsgi.testing.Http;
+import jwsgi.testing.RawHttp;
 import jwsgi.testing.ServerProcess;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -135,7 +136,7 @@ class MutationCampaignTest {
         long deadline = System.nanoTime() + SECONDS * 1_000_000_000L;
         int cases = 0;
         int[] statuses = new int[600];
-        Http.get(server.url() + "/seen");
+        seen();
         while (System.nanoTime() < deadline) {
             long id = cases++;
             List<String> corpus = corpus(id);
@@ -161,7 +162,7 @@ class MutationCampaignTest {
             assertTrue(r.status != 500 && r.status != 502 && r.status != 503 && r.status != 504, "the server answered " + r.status);
             if (r.status == 200) served.add(r);
         }
-        JsonNode seen = Http.json(Http.get(server.url() + "/seen").body());
+        JsonNode seen = seen();
         assertEquals(served.size(), seen.size(), "the app saw " + seen + " but the client got " + served.size() + " 200s");
         String sent = new String(input, StandardCharsets.ISO_8859_1);
         List<Pattern> lines = new ArrayList<>();
@@ -191,6 +192,19 @@ class MutationCampaignTest {
 
     private static long count(Pattern p, String s) {
         return p.matcher(s).results().count();
+    }
+
+    /**
+     * What the app saw since the last call. Asked on a new connection each time: a keep-alive
+     * connection reused right after these inputs sometimes gets a 400 for a valid request, a
+     * race that is not this campaign's subject (scripts/keepalive-race.py reproduces it).
+     */
+    private static JsonNode seen() throws IOException {
+        try (RawHttp c = RawHttp.to(server)) {
+            RawHttp.Response r = c.send("GET /seen HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n").read();
+            assertEquals(200, r.status(), r.text());
+            return Http.json(r.text());
+        }
     }
 
     /** The bytes with chunk-size lines taken out: a chunked body's data is a run of this. */

@@ -31,7 +31,7 @@ class ParserFuzzTest {
      * Any bytes: the parse needs more (nothing consumed), or yields variables that are exactly
      * what the consumed bytes encode, or refuses with Malformed. Never another exception.
      */
-    @FuzzTest(maxDuration = "2m")
+    @FuzzTest(maxDuration = "1m")
     void uwsgiPacket(byte[] data) {
         ByteBuffer buffer = ByteBuffer.wrap(data);
         List<Map.Entry<String, String>> vars;
@@ -66,7 +66,7 @@ class ParserFuzzTest {
      * (never a name the client made up), a port in range, a scheme of http or https; a client
      * entry left of an untrusted one is never chosen. Contradiction is the only refusal.
      */
-    @FuzzTest(maxDuration = "2m")
+    @FuzzTest(maxDuration = "1m")
     void forwardedHeaders(FuzzedDataProvider data) {
         HttpFields.Mutable headers = HttpFields.build();
         String[] names = {"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Port", "X-Forwarded-Proto",
@@ -108,7 +108,7 @@ class ParserFuzzTest {
     }
 
     /** Any text: an address list parses or is refused with IllegalArgumentException; lookups never throw. */
-    @FuzzTest(maxDuration = "2m")
+    @FuzzTest(maxDuration = "1m")
     void addressList(FuzzedDataProvider data) {
         String text = data.consumeString(200);
         String probe = data.consumeRemainingAsString();
@@ -128,7 +128,7 @@ class ParserFuzzTest {
      * Any CGI variables (uwsgi, FastCGI): the request is made, or refused with
      * IllegalArgumentException; a body length is never negative, and header fields come only from HTTP_*.
      */
-    @FuzzTest(maxDuration = "2m")
+    @FuzzTest(maxDuration = "1m")
     void cgiVariables(FuzzedDataProvider data) {
         String[] names = {"REQUEST_METHOD", "CONTENT_LENGTH", "SERVER_PROTOCOL", "HTTP_HOST", "HTTP_X_A", "HTTP_", "HTTP_EXPECT",
                 "REQUEST_URI", "QUERY_STRING", "CONTENT_TYPE"};

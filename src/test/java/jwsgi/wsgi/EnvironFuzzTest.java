@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class EnvironFuzzTest {
     /** Any path: decoding never throws, never grows, and leaves text without escapes as its UTF-8 bytes. */
-    @FuzzTest(maxDuration = "2m")
+    @FuzzTest(maxDuration = "1m")
     void pathDecoding(FuzzedDataProvider data) {
         String raw = data.consumeRemainingAsString();
         byte[] utf8 = raw.getBytes(StandardCharsets.UTF_8);
@@ -36,7 +36,7 @@ class EnvironFuzzTest {
     }
 
     /** Any bytes, percent-encoded whole: decoding gives them back exactly. */
-    @FuzzTest(maxDuration = "2m")
+    @FuzzTest(maxDuration = "1m")
     void pathRoundTrip(byte[] bytes) {
         StringBuilder encoded = new StringBuilder();
         for (byte b : bytes) encoded.append(String.format("%%%02X", b & 0xFF));
@@ -52,7 +52,7 @@ class EnvironFuzzTest {
      * upper-cased name with '-' as '_', or not at all when it has '_' (gunicorn's rule: X-Foo and
      * X_Foo can never both be HTTP_X_FOO).
      */
-    @FuzzTest(maxDuration = "2m")
+    @FuzzTest(maxDuration = "1m")
     void headerNames(FuzzedDataProvider data) {
         String header = data.consumeRemainingAsString();
         String key = WsgiApplication.environName(header);
@@ -73,7 +73,7 @@ class EnvironFuzzTest {
      * an accepted head can never split the response or smuggle framing: names are tokens, no
      * control characters, no hop-by-hop headers, Content-Length kept apart and numeric.
      */
-    @FuzzTest(maxDuration = "2m")
+    @FuzzTest(maxDuration = "1m")
     void responseHeads(FuzzedDataProvider data) {
         String[] names = {"Content-Length", "Content-Type", "Connection", "Transfer-Encoding", "Set-Cookie", "X-A", "Keep-Alive"};
         String status = data.consumeBoolean() ? data.consumeInt(0, 999) + " " + data.consumeString(20) : data.consumeString(30);
