@@ -8,7 +8,6 @@ once per 10,000-90,000 such connections on 2 cores.
     ./jwsgi hardening --chdir src/test/python/apps --python /usr/bin/python3 -b 127.0.0.1:18501 --threads 4 &
     scripts/keepalive-race.py 18501 120
 """
-import json
 import re
 import socket
 import sys
@@ -57,5 +56,4 @@ while time.time() - start < seconds:
     if not head.startswith(b"HTTP/1.1 200"):
         print(f"after {i} connections the kept-alive one got:\n{head.decode('latin-1')}\n{body.decode('latin-1')}")
         sys.exit(1)
-    json.loads(body)
 print(f"{i} connections, no wrong answer")
