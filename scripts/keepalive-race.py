@@ -2,8 +2,13 @@
 """Reproduces a race found by the mutation campaign (present on main before issue 5, in both
 inline and threaded mode): while other connections each send a valid request followed by
 garbage and half-close, a request on a kept-alive connection now and then gets
-"400 Bad Request" (URI: the connection's previous request) instead of its answer. Seen about
-once per 10,000-90,000 such connections on 2 cores.
+"400 Bad Request" (URI: the connection's previous request) instead of its answer: its bytes
+were parsed together with bytes it never sent. Seen about once per 10,000-90,000 such
+connections on 2 cores, with jwsgi and with bench/RawJetty.java alike (Jetty 12.1.10, no jwsgi
+code), so it is Jetty's (compare jetty/jetty.project#12939, a request buffer released twice).
+
+    java -cp 'target/lib/*' bench/RawJetty.java 18502 &
+    scripts/keepalive-race.py 18502 120
 
     ./jwsgi hardening --chdir src/test/python/apps --python /usr/bin/python3 -b 127.0.0.1:18501 --threads 4 &
     scripts/keepalive-race.py 18501 120
