@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Reproduces a race found by the mutation campaign (present on main before issue 5, in both
-inline and threaded mode): while other connections each send a valid request followed by
-garbage and half-close, a request on a kept-alive connection now and then gets
-"400 Bad Request" (URI: the connection's previous request) instead of its answer: its bytes
-were parsed together with bytes it never sent. Seen about once per 10,000-90,000 such
-connections on 2 cores, with jwsgi and with bench/RawJetty.java alike (Jetty 12.1.10, no jwsgi
-code), so it is Jetty's (compare jetty/jetty.project#12939, a request buffer released twice).
+"""Reproduces a Jetty race found by the mutation campaign: while other connections each send a
+valid request followed by garbage and half-close, a request on a kept-alive connection now and
+then gets "400 Bad Request" (URI: its own request) or a stray extra response: its bytes were
+parsed together with bytes another connection sent. The connection's request buffer is
+released while still in use (compare jetty/jetty.project#12939), and Jetty's pool hands it to
+another connection at once. Plain Jetty 12.1.10 to 12.1.14 (bench/RawJetty.java, no jwsgi code)
+fails within a few hundred connections; jwsgi delays buffer reuse (DelayedReuseBufferPool) and
+runs this clean.
 
     java -cp 'target/lib/*' bench/RawJetty.java 18502 &
     scripts/keepalive-race.py 18502 120

@@ -107,7 +107,7 @@ public final class HttpServer {
         this.accessLogged = accessLog != null;
         QueuedThreadPool threads = new QueuedThreadPool(200, 8, 60_000, -1, null, null, pool.threadFactory());
         threads.setName("http");
-        server = new Server(threads);
+        server = new Server(threads, null, new DelayedReuseBufferPool());
         // Inline mode runs the app on the thread that parsed the request: with one selector, every
         // request starts and completes on that thread. With two, half would complete on the other
         // selector's thread, and Jetty would hand their connections to its pool (a wake-up each).

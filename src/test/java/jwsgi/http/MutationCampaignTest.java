@@ -195,9 +195,8 @@ class MutationCampaignTest {
     }
 
     /**
-     * What the app saw since the last call. Asked on a new connection each time: a keep-alive
-     * connection reused right after these inputs sometimes gets a 400 for a valid request, a
-     * race that is not this campaign's subject (scripts/keepalive-race.py reproduces it).
+     * What the app saw since the last call, asked on a new connection each time, so that a
+     * connection's own state never colours the answer.
      */
     private static JsonNode seen() throws IOException {
         try (RawHttp c = RawHttp.to(server)) {
