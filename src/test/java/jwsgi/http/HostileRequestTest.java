@@ -259,7 +259,7 @@ class HostileRequestTest {
         try (var fds = Files.list(Path.of("/proc", Long.toString(server.pid()), "fd"))) {
             for (Path fd : (Iterable<Path>) fds::iterator) {
                 try {
-                    if (Files.readSymbolicLink(fd).toString().contains("jwsgi-")) n++;
+                    if (Files.readSymbolicLink(fd).toString().contains(".spill")) n++;
                 } catch (IOException ignored) {
                     // closed meanwhile
                 }

@@ -93,7 +93,7 @@ class LeakTest {
             }
         }
         m.put("file descriptors", (long) fds.size());
-        m.put("temp files", fds.stream().filter(f -> f.contains("jwsgi-")).count());
+        m.put("temp files", fds.stream().filter(f -> f.contains(".spill")).count());
         return m;
     }
 
