@@ -5,34 +5,23 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.TimeoutException;
 
 import org.eclipse.jetty.fcgi.FCGI;
 import org.eclipse.jetty.fcgi.generator.Flusher;
 import org.eclipse.jetty.fcgi.generator.ServerGenerator;
 import org.eclipse.jetty.fcgi.parser.ServerParser;
 import org.eclipse.jetty.http.HttpField;
-import org.eclipse.jetty.http.HttpFields;
-import org.eclipse.jetty.http.HttpMethod;
-import org.eclipse.jetty.http.HttpStatus;
-import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.http.MetaData;
 import org.eclipse.jetty.io.ByteBufferPool;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.EofException;
 import org.eclipse.jetty.io.RetainableByteBuffer;
-import org.eclipse.jetty.server.AbstractMetaDataConnection;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.HttpChannel;
 import org.eclipse.jetty.server.HttpConfiguration;
-import org.eclipse.jetty.server.HttpStream;
-import org.eclipse.jetty.util.Attributes;
 import org.eclipse.jetty.util.BufferUtil;
 import org.eclipse.jetty.util.Callback;
-import org.eclipse.jetty.util.thread.Invocable;
-import org.eclipse.jetty.util.thread.ThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,38 +38,24 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threads: Jetty's selector and pool threads, one at a time (requests are not multiplexed).
  */
-final class FastCgiConnection extends AbstractMetaDataConnection {
+final class FastCgiConnection extends CgiConnection<FastCgiConnection.Stream> {
     private static final Logger LOG = LoggerFactory.getLogger(FastCgiConnection.class);
     static final String PROTOCOL_NAME = "fcgi/1.0";
     /** FCGI_KEEP_CONN: the front server keeps the connection for further requests. */
     private static final int KEEP_CONN = 1;
 
-    private final Connector connector;
-    private final ByteBufferPool pool;
     private final ServerParser parser = new ServerParser(new Listener());
     private final Flusher flusher;
-    private final Attributes attributes = new Attributes.Lazy();
-    private final String id = Integer.toHexString(System.identityHashCode(this));
-    private RetainableByteBuffer input;
     /** The parameters of the request being received. */
     private List<Map.Entry<String, String>> params;
     private int requestId;
     /** Set by the listener when it asks the parser to stop. */
     private boolean stopped;
     private boolean keepConnection;
-    private Stream stream;
 
     FastCgiConnection(Connector connector, HttpConfiguration configuration, EndPoint endPoint) {
-        super(connector, configuration, endPoint);
-        this.connector = connector;
-        this.pool = connector.getByteBufferPool();
+        super(connector, configuration, endPoint, PROTOCOL_NAME, "FastCGI");
         this.flusher = new Flusher(endPoint);
-    }
-
-    @Override
-    public void onOpen() {
-        super.onOpen();
-        fillInterested();
     }
 
     /** Between requests: reads and parses until a request's parameters are complete and it is started. */
@@ -128,28 +103,7 @@ final class FastCgiConnection extends AbstractMetaDataConnection {
     }
 
     private void releaseInputIfEmpty() {
-        if (input != null && !input.getByteBuffer().hasRemaining()) {
-            input.release();
-            input = null;
-        }
-    }
-
-    @Override
-    public void onClose(Throwable cause) {
-        if (input != null) {
-            input.release();
-            input = null;
-        }
-        super.onClose(cause);
-    }
-
-    @Override
-    public boolean onIdleExpired(TimeoutException timeout) {
-        Stream s = stream;
-        if (s == null) return true;
-        HttpChannel.IdleTimeoutTask task = s.channel.onIdleTimeout(timeout);
-        if (task.handlingRequest()) ThreadPool.executeImmediately(getExecutor(), task.action());
-        return !task.handlingRequest();
+        if (input != null && !input.getByteBuffer().hasRemaining()) releaseInput();
     }
 
     /** The response of the current request is complete: wait for the next one, or close. */
@@ -165,6 +119,11 @@ final class FastCgiConnection extends AbstractMetaDataConnection {
             releaseInputIfEmpty();
             fillInterested();
         }
+    }
+
+    @Override
+    public boolean isPersistent() {
+        return keepConnection;
     }
 
     private final class Listener implements ServerParser.Listener {
@@ -188,21 +147,7 @@ final class FastCgiConnection extends AbstractMetaDataConnection {
             List<Map.Entry<String, String>> vars = params;
             params = null;
             if (vars == null) return false;
-            MetaData.Request metaData;
-            try {
-                metaData = CgiRequestCustomizer.metaData(vars);
-            } catch (IllegalArgumentException e) {
-                LOG.warn("Closing FastCGI connection from {}: {}", Addresses.host(getEndPoint().getRemoteSocketAddress()), e.getMessage());
-                close();
-                return stopped = true;
-            }
-            HttpChannel channel = new HttpChannel.DefaultFactory().newHttpChannel(FastCgiConnection.this);
-            Stream s = new Stream(channel, requestId, HttpMethod.HEAD.is(metaData.getMethod()), metaData.getContentLength());
-            stream = s;
-            channel.setHttpStream(s);
-            Runnable task = channel.onRequest(metaData);
-            channel.getRequest().setAttribute(CgiRequestCustomizer.VARIABLES, List.copyOf(vars));
-            connector.getExecutor().execute(task);
+            startRequest(vars, Stream::new);
             return stopped = true;
         }
 
@@ -232,11 +177,10 @@ final class FastCgiConnection extends AbstractMetaDataConnection {
 
         @Override
         public void onFailure(int request, Throwable failure) {
-            LOG.warn("Closing FastCGI connection from {}: {}", Addresses.host(getEndPoint().getRemoteSocketAddress()), failure.toString());
             Stream s = stream;
             if (s != null) s.pending = Content.Chunk.from(failure, true);
             stopped = true;
-            close();
+            closeBadConnection(failure.toString());
         }
     }
 
@@ -244,78 +188,22 @@ final class FastCgiConnection extends AbstractMetaDataConnection {
         return utf8 == null ? "" : new String(utf8.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
     }
 
-    // ---- ConnectionMetaData ------------------------------------------------------------------
-
-    @Override
-    public String getId() {
-        return id;
-    }
-
-    @Override
-    public HttpVersion getHttpVersion() {
-        return HttpVersion.HTTP_1_1;
-    }
-
-    @Override
-    public String getProtocol() {
-        return PROTOCOL_NAME;
-    }
-
-    @Override
-    public boolean isPersistent() {
-        return keepConnection;
-    }
-
-    @Override
-    public boolean isSecure() {
-        return false;
-    }
-
-    @Override
-    public Object removeAttribute(String name) {
-        return attributes.removeAttribute(name);
-    }
-
-    @Override
-    public Object setAttribute(String name, Object attribute) {
-        return attributes.setAttribute(name, attribute);
-    }
-
-    @Override
-    public Object getAttribute(String name) {
-        return attributes.getAttribute(name);
-    }
-
-    @Override
-    public Set<String> getAttributeNameSet() {
-        return attributes.getAttributeNameSet();
-    }
-
-    @Override
-    public void clearAttributes() {
-        attributes.clearAttributes();
-    }
-
     /** One request: its body from FCGI_STDIN records, its response as FCGI_STDOUT records and FCGI_END_REQUEST. */
-    private final class Stream implements HttpStream {
-        private final HttpChannel channel;
+    final class Stream extends CgiStream {
         private final int request;
-        private final boolean head;
         private final ServerGenerator generator;
         private Content.Chunk pending;
         private boolean ended;
         /** Body bytes still to come (CONTENT_LENGTH; a request without one has none). */
         private long remaining;
-        private boolean committed;
         private boolean lastSent;
         private boolean failed;
 
-        Stream(HttpChannel channel, int request, boolean head, long length) {
-            this.channel = channel;
-            this.remaining = length;
-            this.ended = length == 0;
-            this.request = request;
-            this.head = head;
+        Stream(HttpChannel channel, MetaData.Request metaData) {
+            super(FastCgiConnection.this, channel, metaData);
+            this.remaining = metaData.getContentLength();
+            this.ended = remaining == 0;
+            this.request = requestId;
             // No "Status: 200" line: nginx and Apache take a response without one as 200.
             this.generator = new ServerGenerator(pool, false, false);
         }
@@ -354,49 +242,17 @@ final class FastCgiConnection extends AbstractMetaDataConnection {
         }
 
         @Override
-        public void demand() {
+        boolean readable() {
             if (pending == null && !ended) parseMore();
-            if (pending != null || ended) {
-                Runnable task = channel.onContentAvailable();
-                if (task != null) task.run();
-                return;
-            }
-            fillInterested(new Callback() {
-                @Override
-                public void succeeded() {
-                    Runnable task = channel.onContentAvailable();
-                    if (task != null) task.run();
-                }
-
-                @Override
-                public void failed(Throwable x) {
-                    ThreadPool.executeImmediately(getExecutor(), channel.onFailure(x));
-                }
-
-                @Override
-                public InvocationType getInvocationType() {
-                    return Invocable.getInvocationType(channel);
-                }
-            });
+            return pending != null || ended;
         }
 
         @Override
-        public void prepareResponse(HttpFields.Mutable headers) {
-            // FastCGI frames the response itself.
-        }
-
-        @Override
-        public void send(MetaData.Request metaData, MetaData.Response response, boolean last, ByteBuffer content, Callback callback) {
-            if (response != null && HttpStatus.isInformational(response.getStatus())) {
-                callback.succeeded();  // 1xx are the front server's business
-                return;
-            }
+        void write(MetaData.Response response, ByteBuffer body, boolean last, Callback callback) {
             ByteBufferPool.Accumulator out = new ByteBufferPool.Accumulator();
             if (response != null) {
-                committed = true;
                 generator.generateResponseHeaders(out, request, response.getStatus(), response.getReason(), response.getHttpFields());
             }
-            ByteBuffer body = head || content == null ? BufferUtil.EMPTY_BUFFER : content;
             if (body.hasRemaining() || last) generator.generateResponseContent(out, request, body, last, false);
             lastSent |= last;
             flusher.flush(out, callback);
@@ -405,21 +261,6 @@ final class FastCgiConnection extends AbstractMetaDataConnection {
         @Override
         public Runnable cancelSend(Throwable cause, Callback appCallback) {
             return () -> Callback.combine(flusher.cancel(cause), appCallback).failed(cause);
-        }
-
-        @Override
-        public long getIdleTimeout() {
-            return getEndPoint().getIdleTimeout();
-        }
-
-        @Override
-        public void setIdleTimeout(long idleTimeoutMs) {
-            getEndPoint().setIdleTimeout(idleTimeoutMs);
-        }
-
-        @Override
-        public boolean isCommitted() {
-            return committed;
         }
 
         /**

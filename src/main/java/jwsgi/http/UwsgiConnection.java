@@ -5,31 +5,21 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.TimeoutException;
 
 import org.eclipse.jetty.http.HttpField;
-import org.eclipse.jetty.http.HttpFields;
-import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.http.HttpStatus;
-import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.http.MetaData;
-import org.eclipse.jetty.io.ByteBufferPool;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.EofException;
 import org.eclipse.jetty.io.RetainableByteBuffer;
-import org.eclipse.jetty.server.AbstractMetaDataConnection;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.HttpChannel;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpStream;
-import org.eclipse.jetty.util.Attributes;
 import org.eclipse.jetty.util.BufferUtil;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.NanoTime;
-import org.eclipse.jetty.util.thread.Invocable;
-import org.eclipse.jetty.util.thread.ThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,32 +33,18 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threads: Jetty's selector and pool threads, one at a time (a request per connection).
  */
-final class UwsgiConnection extends AbstractMetaDataConnection {
+final class UwsgiConnection extends CgiConnection<UwsgiConnection.Stream> {
     private static final Logger LOG = LoggerFactory.getLogger(UwsgiConnection.class);
     static final String PROTOCOL_NAME = "uwsgi";
 
-    private final Connector connector;
-    private final ByteBufferPool pool;
-    private final Attributes attributes = new Attributes.Lazy();
-    private final String id = Integer.toHexString(System.identityHashCode(this));
     private final long headerTimeoutNanos;
-    private RetainableByteBuffer input;
-    private Stream stream;
     /** When the first byte of the request packet arrived; 0 before. */
     private long packetStart;
 
     /** @param headerTimeout the longest the request packet may take to arrive, from its first byte; zero for no limit */
     UwsgiConnection(Connector connector, HttpConfiguration configuration, EndPoint endPoint, Duration headerTimeout) {
-        super(connector, configuration, endPoint);
-        this.connector = connector;
-        this.pool = connector.getByteBufferPool();
+        super(connector, configuration, endPoint, PROTOCOL_NAME, "uwsgi");
         this.headerTimeoutNanos = headerTimeout.toNanos();
-    }
-
-    @Override
-    public void onOpen() {
-        super.onOpen();
-        fillInterested();
     }
 
     /** Reads until the whole request packet is in, then starts the request. */
@@ -81,7 +57,7 @@ final class UwsgiConnection extends AbstractMetaDataConnection {
             while (true) {
                 List<Map.Entry<String, String>> vars = UwsgiPacket.parse(buffer);
                 if (vars != null) {
-                    start(vars);
+                    startRequest(vars, Stream::new);
                     return;
                 }
                 if (BufferUtil.space(buffer) == 0) throw new UwsgiPacket.Malformed("uwsgi packet larger than its header says");
@@ -100,68 +76,11 @@ final class UwsgiConnection extends AbstractMetaDataConnection {
                 }
             }
         } catch (UwsgiPacket.Malformed e) {
-            LOG.warn("Closing uwsgi connection from {}: {}", Addresses.host(getEndPoint().getRemoteSocketAddress()), e.getMessage());
-            close();
+            closeBadConnection(e.getMessage());
         } catch (Exception e) {
             LOG.debug("uwsgi connection failed while reading the request", e);
             close();
         }
-    }
-
-    private void start(List<Map.Entry<String, String>> vars) {
-        MetaData.Request request;
-        try {
-            request = CgiRequestCustomizer.metaData(vars);
-        } catch (IllegalArgumentException e) {
-            LOG.warn("Closing uwsgi connection from {}: {}", Addresses.host(getEndPoint().getRemoteSocketAddress()), e.getMessage());
-            close();
-            return;
-        }
-        HttpChannel channel = new HttpChannel.DefaultFactory().newHttpChannel(this);
-        stream = new Stream(channel, request.getContentLength(), HttpMethod.HEAD.is(request.getMethod()));
-        channel.setHttpStream(stream);
-        Runnable task = channel.onRequest(request);
-        channel.getRequest().setAttribute(CgiRequestCustomizer.VARIABLES, List.copyOf(vars));
-        connector.getExecutor().execute(task);
-    }
-
-    @Override
-    public boolean onIdleExpired(TimeoutException timeout) {
-        Stream s = stream;
-        if (s == null) return true;
-        HttpChannel.IdleTimeoutTask task = s.channel.onIdleTimeout(timeout);
-        if (task.handlingRequest()) ThreadPool.executeImmediately(getExecutor(), task.action());
-        return !task.handlingRequest();
-    }
-
-    @Override
-    public void onClose(Throwable cause) {
-        releaseInput();
-        super.onClose(cause);
-    }
-
-    private void releaseInput() {
-        if (input != null) {
-            input.release();
-            input = null;
-        }
-    }
-
-    // ---- ConnectionMetaData ------------------------------------------------------------------
-
-    @Override
-    public String getId() {
-        return id;
-    }
-
-    @Override
-    public HttpVersion getHttpVersion() {
-        return HttpVersion.HTTP_1_1;
-    }
-
-    @Override
-    public String getProtocol() {
-        return PROTOCOL_NAME;
     }
 
     @Override
@@ -169,53 +88,19 @@ final class UwsgiConnection extends AbstractMetaDataConnection {
         return false;
     }
 
-    @Override
-    public boolean isSecure() {
-        return false;
-    }
-
-    @Override
-    public Object removeAttribute(String name) {
-        return attributes.removeAttribute(name);
-    }
-
-    @Override
-    public Object setAttribute(String name, Object attribute) {
-        return attributes.setAttribute(name, attribute);
-    }
-
-    @Override
-    public Object getAttribute(String name) {
-        return attributes.getAttribute(name);
-    }
-
-    @Override
-    public Set<String> getAttributeNameSet() {
-        return attributes.getAttributeNameSet();
-    }
-
-    @Override
-    public void clearAttributes() {
-        attributes.clearAttributes();
-    }
-
     /** The one exchange of this connection: the body after the packet, and the response. */
-    private final class Stream implements HttpStream {
-        private final HttpChannel channel;
-        private final boolean head;
+    final class Stream extends CgiStream {
         private long remaining;
-        private boolean committed;
         private Content.Chunk failure;
 
-        Stream(HttpChannel channel, long length, boolean head) {
-            this.channel = channel;
-            this.remaining = length;
-            this.head = head;
+        Stream(HttpChannel channel, MetaData.Request request) {
+            super(UwsgiConnection.this, channel, request);
+            this.remaining = request.getContentLength();
         }
 
         @Override
         public String getId() {
-            return id;
+            return UwsgiConnection.this.getId();
         }
 
         /** Body bytes left in the packet buffer first, then from the connection, up to CONTENT_LENGTH. */
@@ -258,46 +143,14 @@ final class UwsgiConnection extends AbstractMetaDataConnection {
         }
 
         @Override
-        public void demand() {
+        boolean readable() {
             ByteBuffer leftover = input == null ? null : input.getByteBuffer();
-            if (remaining == 0 || failure != null || (leftover != null && leftover.hasRemaining())) {
-                Runnable task = channel.onContentAvailable();
-                if (task != null) task.run();
-                return;
-            }
-            fillInterested(new Callback() {
-                @Override
-                public void succeeded() {
-                    Runnable task = channel.onContentAvailable();
-                    if (task != null) task.run();
-                }
-
-                @Override
-                public void failed(Throwable x) {
-                    ThreadPool.executeImmediately(getExecutor(), channel.onFailure(x));
-                }
-
-                @Override
-                public InvocationType getInvocationType() {
-                    return Invocable.getInvocationType(channel);
-                }
-            });
+            return remaining == 0 || failure != null || (leftover != null && leftover.hasRemaining());
         }
 
         @Override
-        public void prepareResponse(HttpFields.Mutable headers) {
-            // The response ends when the connection closes; nothing to add.
-        }
-
-        @Override
-        public void send(MetaData.Request request, MetaData.Response response, boolean last, ByteBuffer content, Callback callback) {
-            if (response != null && HttpStatus.isInformational(response.getStatus())) {
-                callback.succeeded();  // 1xx are the front server's business
-                return;
-            }
-            ByteBuffer body = head || content == null ? BufferUtil.EMPTY_BUFFER : content;
+        void write(MetaData.Response response, ByteBuffer body, boolean last, Callback callback) {
             if (response != null) {
-                committed = true;
                 getEndPoint().write(callback, head(response), body);
             } else {
                 getEndPoint().write(callback, body);
@@ -322,21 +175,6 @@ final class UwsgiConnection extends AbstractMetaDataConnection {
                 getEndPoint().close(cause);
                 appCallback.failed(cause);
             };
-        }
-
-        @Override
-        public long getIdleTimeout() {
-            return getEndPoint().getIdleTimeout();
-        }
-
-        @Override
-        public void setIdleTimeout(long idleTimeoutMs) {
-            getEndPoint().setIdleTimeout(idleTimeoutMs);
-        }
-
-        @Override
-        public boolean isCommitted() {
-            return committed;
         }
 
         @Override
