@@ -137,12 +137,7 @@ final class CgiRequestCustomizer implements HttpConfiguration.Customizer {
         if (script != null) request.setAttribute(JettyExchange.SCRIPT_NAME_ATTRIBUTE, script);
         request.setAttribute(JettyExchange.EXTRA_ENVIRON_ATTRIBUTE, List.copyOf(passed));
         boolean secure = scheme.equals("https");
-        ConnectionMetaData meta = new ConnectionMetaData.Wrapper(request.getConnectionMetaData()) {
-            @Override
-            public SocketAddress getRemoteSocketAddress() {
-                return remote;
-            }
-
+        ConnectionMetaData connection = new FrontRequest.Connection(request.getConnectionMetaData(), remote, secure) {
             @Override
             public HostPort getServerAuthority() {
                 return server;
@@ -157,36 +152,11 @@ final class CgiRequestCustomizer implements HttpConfiguration.Customizer {
             public HttpVersion getHttpVersion() {
                 return version == null ? HttpVersion.HTTP_1_1 : version;
             }
-
-            @Override
-            public boolean isSecure() {
-                return secure;
-            }
         };
-        return new Request.Wrapper(request) {
-            @Override
-            public HttpURI getHttpURI() {
-                return uri;
-            }
-
-            @Override
-            public HttpFields getHeaders() {
-                return headers;
-            }
-
+        return new FrontRequest(request, uri, headers, connection) {
             @Override
             public long getLength() {
                 return length;
-            }
-
-            @Override
-            public boolean isSecure() {
-                return secure;
-            }
-
-            @Override
-            public ConnectionMetaData getConnectionMetaData() {
-                return meta;
             }
         };
     }

@@ -77,40 +77,8 @@ final class TrustedProxyCustomizer implements HttpConfiguration.Customizer {
         }
         SocketAddress remote = said.clientHost() == null ? request.getConnectionMetaData().getRemoteSocketAddress()
                 : InetSocketAddress.createUnresolved(said.clientHost(), said.clientPort());
-        HttpURI finalUri = uri;
-        HttpFields finalHeaders = headers;
-        ConnectionMetaData meta = new ConnectionMetaData.Wrapper(request.getConnectionMetaData()) {
-            @Override
-            public SocketAddress getRemoteSocketAddress() {
-                return remote;
-            }
-
-            @Override
-            public boolean isSecure() {
-                return secure;
-            }
-        };
-        return new Request.Wrapper(request) {
-            @Override
-            public HttpURI getHttpURI() {
-                return finalUri;
-            }
-
-            @Override
-            public HttpFields getHeaders() {
-                return finalHeaders;
-            }
-
-            @Override
-            public boolean isSecure() {
-                return secure;
-            }
-
-            @Override
-            public ConnectionMetaData getConnectionMetaData() {
-                return meta;
-            }
-        };
+        ConnectionMetaData connection = new FrontRequest.Connection(request.getConnectionMetaData(), remote, secure);
+        return new FrontRequest(request, uri, headers, connection);
     }
 
     /** Whether the Host the client sent named a port (then a forwarded scheme does not change it). */
