@@ -1,44 +1,27 @@
 package jwsgi.apps;
 
 import java.io.IOException;
-import java.net.CookieManager;
-import java.net.CookiePolicy;
 import java.net.URI;
-import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
-import java.util.stream.IntStream;
 
 import jwsgi.testing.Http;
-import jwsgi.testing.RawHttp;
 import jwsgi.testing.ServerProcess;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import static jwsgi.apps.FlaskTest.multipart;
-import static jwsgi.apps.FlaskTest.randomBytes;
-import static jwsgi.apps.FlaskTest.sha256;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -49,64 +32,42 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * signed-cookie sessions, CSRF protection, redirects,
  * StreamingHttpResponse, FileResponse through wsgi.file_wrapper, and Django's own 404 and 500
  * handling with the traceback in the server's output. A second server runs the project inside
- * wsgiref's validator to catch PEP 3333 violations on either side.
+ * wsgiref's validator to catch PEP 3333 violations on either side. The cases every framework
+ * shares are in {@link FrameworkAppTest}.
  */
-class DjangoTest {
+class DjangoTest extends FrameworkAppTest {
     private static final Pattern CSRF_INPUT = Pattern.compile("name=\"csrfmiddlewaretoken\" value=\"([^\"]+)\"");
-    private static ServerProcess server;
 
-    @BeforeAll
-    static void start() {
+    @Override
+    ServerProcess startServer() {
         // Several Python threads, as deployments run Django, so requests must stay apart.
-        server = ServerProcess.start("djangosite.wsgi:application", "--threads", "4");
+        return ServerProcess.start("djangosite.wsgi:application", "--threads", "4");
     }
 
-    @AfterAll
-    static void stop() {
-        server.close();
+    @Override
+    String framework() {
+        return "django";
     }
 
-    private static String url(String path) {
-        return server.url() + path;
+    @Override
+    String plainTextType() {
+        return "text/plain";
     }
 
-    /** A client of its own that keeps cookies like a browser and shows redirects instead of following them. */
-    private static HttpClient browser() {
-        return HttpClient.newBuilder()
-                .version(HttpClient.Version.HTTP_1_1)
-                .cookieHandler(new CookieManager(null, CookiePolicy.ACCEPT_ALL))
-                .followRedirects(HttpClient.Redirect.NEVER)
-                .connectTimeout(Duration.ofSeconds(5))
-                .build();
+    @Override
+    String sessionCookie() {
+        return "sessionid";
     }
 
-    private static HttpResponse<String> send(HttpClient client, HttpRequest request) {
-        try {
-            return client.send(request, HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+    @Override
+    String forgedSession() {
+        return "eyJjb3VudCI6OTl9:forged:signature";
     }
 
-    private static HttpResponse<String> get(HttpClient client, String path) {
-        return send(client, HttpRequest.newBuilder(URI.create(url(path))).timeout(Duration.ofSeconds(30)).build());
-    }
-
-    private static HttpRequest.Builder postForm(String path, String body) {
+    private HttpRequest.Builder postForm(String path, String body) {
         return HttpRequest.newBuilder(URI.create(url(path))).timeout(Duration.ofSeconds(30))
                 .header("Content-Type", "application/x-www-form-urlencoded")
                 .POST(HttpRequest.BodyPublishers.ofString(body));
-    }
-
-    private static String contentType(HttpResponse<?> r) {
-        return r.headers().firstValue("Content-Type").orElse("");
-    }
-
-    private static String enc(String s) {
-        return URLEncoder.encode(s, StandardCharsets.UTF_8);
     }
 
     private static String csrfTokenIn(String html) {
@@ -115,7 +76,7 @@ class DjangoTest {
         return m.group(1);
     }
 
-    // ---- pages and JSON -------------------------------------------------------------------
+    // ---- pages ----------------------------------------------------------------------------
 
     @Test
     void htmlPageIsRenderedFromADjangoTemplateWithEscaping() {
@@ -128,58 +89,11 @@ class DjangoTest {
         assertTrue(r.body().contains("<p>GET /</p>"), "request.method and request.path from the environ: " + r.body());
     }
 
-    @Test
-    void jsonEndpointSeesTheRequestAsDjangoParsedIt() {
-        HttpResponse<String> r = Http.get(url("/api/info?a=1&b=two%20words"));
-        assertEquals(200, r.statusCode());
-        assertEquals("application/json", contentType(r));
-        JsonNode json = Http.json(r.body());
-        assertEquals("django", json.path("framework").asText());
-        assertEquals("GET", json.path("method").asText());
-        assertEquals("/api/info", json.path("path").asText());
-        assertEquals("1", json.path("args").path("a").asText());
-        assertEquals("two words", json.path("args").path("b").asText());
-        assertEquals("127.0.0.1:" + server.port(), json.path("host").asText());
-        assertEquals("http", json.path("scheme").asText());
-        assertEquals("127.0.0.1", json.path("remote_addr").asText());
-    }
-
-    @Test
-    void jsonRequestBodyIsParsed() {
-        String body = "{\"name\":\"Zoë\",\"tags\":[1,2,3],\"nested\":{\"ok\":true}}";
-        HttpResponse<String> r = Http.post(url("/api/echo"), body.getBytes(StandardCharsets.UTF_8), "application/json");
-        assertEquals(200, r.statusCode(), r.body());
-        JsonNode json = Http.json(r.body());
-        assertEquals(Http.json(body), json.path("received"));
-        assertEquals("[\"name\",\"nested\",\"tags\"]", json.path("keys").toString());
-    }
-
     // ---- request bodies -------------------------------------------------------------------
 
     @Test
-    void urlEncodedFormIsParsed() {
-        String body = "name=" + enc("Jürgen") + "&colour=red&colour=green&comment=" + enc("a b&c=d");
-        HttpResponse<String> r = Http.post(url("/form"), body.getBytes(StandardCharsets.US_ASCII), "application/x-www-form-urlencoded");
-        assertEquals(200, r.statusCode(), r.body());
-        JsonNode json = Http.json(r.body());
-        assertEquals("Jürgen", json.path("name").asText());
-        assertEquals("[\"red\",\"green\"]", json.path("colours").toString());
-        assertEquals("a b&c=d", json.path("comment").asText());
-    }
-
-    @Test
     void multipartUploadOfSeveralMegabytesArrivesIntact() {
-        byte[] file = randomBytes(3 * 1024 * 1024 + 17, 43);
-        String boundary = "----jwsgi-django-" + Long.toHexString(System.nanoTime());
-        byte[] body = multipart(boundary, "description", "random bytes", "file", "data.bin", "application/octet-stream", file);
-        HttpResponse<String> r = Http.post(url("/upload"), body, "multipart/form-data; boundary=" + boundary);
-        assertEquals(200, r.statusCode(), r.body());
-        JsonNode json = Http.json(r.body());
-        assertEquals(file.length, json.path("size").asLong());
-        assertEquals(sha256(file), json.path("sha256").asText());
-        assertEquals("data.bin", json.path("filename").asText());
-        assertEquals("application/octet-stream", json.path("content_type").asText());
-        assertEquals("random bytes", json.path("description").asText());
+        JsonNode json = uploadSeveralMegabytes(randomBytes(3 * 1024 * 1024 + 17, 43));
         // Past FILE_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) Django spools the file to disk while reading wsgi.input.
         assertEquals("TemporaryUploadedFile", json.path("handler").asText());
     }
@@ -196,24 +110,6 @@ class DjangoTest {
         assertEquals(sha256(file), json.path("sha256").asText());
         assertEquals("ä small one", json.path("description").asText());
         assertEquals("InMemoryUploadedFile", json.path("handler").asText());
-    }
-
-    @Test
-    void uploadWithExpect100ContinueLikeCurlSendsIt() throws IOException {
-        byte[] file = randomBytes(2 * 1024 * 1024, 8);
-        String boundary = "curl-like-" + Long.toHexString(System.nanoTime());
-        byte[] body = multipart(boundary, "description", "continued", "file", "c.bin", "application/octet-stream", file);
-        try (RawHttp c = RawHttp.to(server)) {
-            c.send("POST /upload HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: " + body.length
-                    + "\r\nContent-Type: multipart/form-data; boundary=" + boundary + "\r\n\r\n");
-            assertEquals(100, c.read().status(), "the body is only sent once the server asks for it");
-            RawHttp.Response r = c.send(body).read();
-            assertEquals(200, r.status(), r.text());
-            JsonNode json = Http.json(r.text());
-            assertEquals(file.length, json.path("size").asInt());
-            assertEquals(sha256(file), json.path("sha256").asText());
-            assertEquals("continued", json.path("description").asText());
-        }
     }
 
     // ---- CSRF -----------------------------------------------------------------------------
@@ -254,98 +150,7 @@ class DjangoTest {
         assertTrue(noCookie.body().contains("CSRF verification failed"), noCookie.body());
     }
 
-    // ---- cookies, sessions, redirects ---------------------------------------------------------
-
-    @Test
-    void cookieIsSetWithItsAttributesAndReadBack() {
-        HttpClient client = browser();
-        HttpResponse<String> set = get(client, "/cookies/set?flavour=cardamom");
-        assertEquals(200, set.statusCode());
-        assertEquals("text/plain", contentType(set));
-        assertEquals(List.of("flavour=cardamom; HttpOnly; Path=/; SameSite=Lax"), set.headers().allValues("Set-Cookie"));
-
-        HttpResponse<String> read = get(client, "/cookies/read");
-        assertEquals(200, read.statusCode());
-        assertEquals("cardamom", Http.json(read.body()).path("cookies").path("flavour").asText());
-    }
-
-    @Test
-    void severalCookiesInOneHeaderAreAllSeen() {
-        HttpResponse<String> r = Http.send(HttpRequest.newBuilder(URI.create(url("/cookies/read")))
-                .header("Cookie", "a=1; b=two; c=\"quoted value\"").build());
-        JsonNode cookies = Http.json(r.body()).path("cookies");
-        assertEquals("1", cookies.path("a").asText());
-        assertEquals("two", cookies.path("b").asText());
-        assertEquals("quoted value", cookies.path("c").asText());
-    }
-
-    @Test
-    void sessionCounterIncreasesAcrossRequestsOfOneClientOnly() {
-        HttpClient alice = browser();
-        HttpResponse<String> first = get(alice, "/session");
-        assertEquals(1, Http.json(first.body()).path("count").asInt());
-        String cookie = first.headers().firstValue("Set-Cookie").orElseThrow();
-        assertTrue(cookie.startsWith("sessionid=") && cookie.contains("HttpOnly"), cookie);
-        assertEquals(2, Http.json(get(alice, "/session").body()).path("count").asInt());
-        assertEquals(3, Http.json(get(alice, "/session").body()).path("count").asInt());
-
-        assertEquals(1, Http.json(get(browser(), "/session").body()).path("count").asInt(), "a new client has a new session");
-        assertEquals(4, Http.json(get(alice, "/session").body()).path("count").asInt());
-    }
-
-    @Test
-    void tamperedSessionCookieIsIgnored() {
-        HttpResponse<String> r = Http.send(HttpRequest.newBuilder(URI.create(url("/session")))
-                .header("Cookie", "sessionid=eyJjb3VudCI6OTl9:forged:signature").build());
-        assertEquals(1, Http.json(r.body()).path("count").asInt(), "a forged {\"count\":99} must not be trusted");
-    }
-
-    @Test
-    void redirectNamesTheTargetInLocation() {
-        HttpResponse<String> r = get(browser(), "/redirect");
-        assertEquals(302, r.statusCode());
-        assertEquals("/?name=redirected", r.headers().firstValue("Location").orElse(null));
-
-        HttpClient following = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .followRedirects(HttpClient.Redirect.NORMAL).build();
-        HttpResponse<String> followed = get(following, "/redirect");
-        assertEquals(200, followed.statusCode());
-        assertEquals("/", followed.uri().getPath());
-        assertTrue(followed.body().contains("<h1>Hello, redirected!</h1>"), followed.body());
-    }
-
-    // ---- streamed and file responses ----------------------------------------------------------
-
-    private static String expectedStream(int n) {
-        return IntStream.range(0, n).mapToObj(i -> "chunk " + i + " of " + n + "\n").collect(Collectors.joining());
-    }
-
-    @Test
-    void streamingHttpResponseArrivesWhole() {
-        HttpResponse<String> r = Http.get(url("/stream?n=200"));
-        assertEquals(200, r.statusCode());
-        assertEquals("text/plain", contentType(r));
-        assertEquals(expectedStream(200), r.body());
-    }
-
-    @Test
-    void streamingHttpResponseIsChunkedOnHttp11AndCloseDelimitedOnHttp10() throws IOException {
-        try (RawHttp c = RawHttp.to(server)) {
-            RawHttp.Response r = c.send("GET /stream?n=7 HTTP/1.1\r\nHost: t\r\n\r\n").read();
-            assertEquals(200, r.status());
-            assertEquals("chunked", r.framing(), "no length is known in advance: " + r.headers());
-            assertNull(r.header("Content-Length"));
-            assertEquals(expectedStream(7), r.text());
-            RawHttp.Response again = c.send("GET /stream?n=3 HTTP/1.1\r\nHost: t\r\n\r\n").read();
-            assertEquals(expectedStream(3), again.text());
-        }
-        try (RawHttp c = RawHttp.to(server)) {
-            RawHttp.Response r = c.send("GET /stream?n=7 HTTP/1.0\r\n\r\n").read();
-            assertEquals(200, r.status());
-            assertEquals("close", r.framing(), "HTTP/1.0 has no chunked encoding: " + r.headers());
-            assertEquals(expectedStream(7), r.text());
-        }
-    }
+    // ---- file responses -----------------------------------------------------------------------
 
     @Test
     void fileResponseServesTheFileExactly() throws IOException, InterruptedException {
@@ -356,33 +161,6 @@ class DjangoTest {
         assertEquals("text/x-python", contentType(r));
         assertEquals(Long.toString(expected.length), r.headers().firstValue("Content-Length").orElse(null));
         assertArrayEquals(expected, r.body());
-    }
-
-    // ---- concurrency ----------------------------------------------------------------------
-
-    @Test
-    void concurrentClientsKeepTheirOwnRequestsAndSessions() {
-        try (ExecutorService pool = Executors.newFixedThreadPool(8)) {
-            List<CompletableFuture<List<Integer>>> clients = IntStream.range(0, 8)
-                    .mapToObj(i -> CompletableFuture.supplyAsync(() -> sessionCountsOfOneClient(i), pool))
-                    .toList();
-            List<Integer> expected = IntStream.rangeClosed(1, 10).boxed().toList();
-            for (CompletableFuture<List<Integer>> client : clients) {
-                assertEquals(expected, client.join(), "each client's session counts 1..10 on its own");
-            }
-        }
-    }
-
-    /** Ten requests of one client, each checked to be its own; returns the session counts seen. */
-    private static List<Integer> sessionCountsOfOneClient(int id) {
-        HttpClient client = browser();
-        List<Integer> counts = new ArrayList<>();
-        for (int n = 0; n < 10; n++) {
-            JsonNode args = Http.json(get(client, "/api/info?client=" + id + "&n=" + n).body()).path("args");
-            assertEquals(id + "/" + n, args.path("client").asText() + "/" + args.path("n").asText());
-            counts.add(Http.json(get(client, "/session").body()).path("count").asInt());
-        }
-        return counts;
     }
 
     // ---- errors ---------------------------------------------------------------------------
@@ -424,17 +202,6 @@ class DjangoTest {
         assertFalse(log.contains("Error handling request GET /boom"), "jwsgi itself saw no error: " + log);
     }
 
-    @Test
-    void serverKeepsServingAfterA500() throws IOException {
-        try (RawHttp c = RawHttp.to(server)) {
-            assertEquals(500, c.send("GET /boom HTTP/1.1\r\nHost: t\r\n\r\n").read().status());
-            RawHttp.Response next = c.send("GET /api/info HTTP/1.1\r\nHost: t\r\n\r\n").read();
-            assertEquals(200, next.status(), "the same connection serves the next request");
-            assertEquals("/api/info", Http.json(next.text()).path("path").asText());
-        }
-        assertEquals(200, Http.get(url("/")).statusCode());
-    }
-
     // ---- PEP 3333 conformance -----------------------------------------------------------------
 
     @Test
@@ -462,10 +229,7 @@ class DjangoTest {
             assertEquals(404, missing.statusCode(), missing.body());
             assertNotEquals(-1, missing.body().indexOf("Not Found"));
 
-            String log = validated.output();
-            assertFalse(log.contains("AssertionError"), log);
-            assertFalse(log.contains("Error handling request"), log);
-            assertFalse(log.contains("WSGIWarning"), log);
+            assertValidatorQuiet(validated);
         }
     }
 }
