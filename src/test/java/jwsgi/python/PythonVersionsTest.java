@@ -1,8 +1,5 @@
 package jwsgi.python;
 
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,8 +7,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import jwsgi.testing.Http;
@@ -122,7 +117,7 @@ class PythonVersionsTest {
             case VIRTUAL_ENV -> corpusArgs();
         };
         Map<String, String> env = choice == Choice.VIRTUAL_ENV ? Map.of("VIRTUAL_ENV", venv.toString()) : Map.of();
-        try (Server server = Server.start(args, env)) {
+        try (ServerProcess server = ServerProcess.startRaw(args, env)) {
             JsonNode info = assertEmbedsLike(asUserRuns, server.url(), server.output());
             assertEquals(venv.toString(), info.path("prefix").asText(), "sys.prefix is the virtualenv");
             assertFalse(info.path("prefix").asText().equals(info.path("base_prefix").asText()), "a virtualenv: " + info);
@@ -138,7 +133,7 @@ class PythonVersionsTest {
     void pythonOptionWinsOverVirtualEnv() throws Exception {
         Path other = pyenvInterpreters().isEmpty() ? null : pyenvInterpreters().getFirst();
         Assumptions.assumeTrue(other != null, "no pyenv build of 3.10-3.13");
-        try (Server server = Server.start(corpusArgs("--python", other.toString()), Map.of("VIRTUAL_ENV", debianVenv.toString()))) {
+        try (ServerProcess server = ServerProcess.startRaw(corpusArgs("--python", other.toString()), Map.of("VIRTUAL_ENV", debianVenv.toString()))) {
             JsonNode info = assertEmbedsLike(other, server.url(), server.output());
             assertFalse(info.path("prefix").asText().equals(debianVenv.toString()), "--python, not $VIRTUAL_ENV: " + info);
         }
@@ -165,7 +160,7 @@ class PythonVersionsTest {
         Files.deleteIfExists(python3);
         Files.createSymbolicLink(python3, target);
         String path = bin + ":" + System.getenv().getOrDefault("PATH", "/usr/bin:/bin");
-        // ServerProcess.launch removes VIRTUAL_ENV from the environment: no --python, no $VIRTUAL_ENV.
+        // ServerProcess.launch passes on no VIRTUAL_ENV of this JVM: no --python, no $VIRTUAL_ENV.
         try (ServerProcess server = ServerProcess.startRaw(corpusArgs(), Map.of("PATH", path))) {
             JsonNode info = assertEmbedsLike(python3, server.url(), server.output());
             assertEquals(version(target), info.path("version").asText());
@@ -222,74 +217,5 @@ class PythonVersionsTest {
 
     private static String minor(String version) {
         return version.substring(0, version.lastIndexOf('.'));
-    }
-
-    /**
-     * A jwsgi process with full control of its environment: ServerProcess.launch removes
-     * VIRTUAL_ENV after applying the caller's variables, so $VIRTUAL_ENV cannot be tested through it.
-     */
-    static final class Server implements AutoCloseable {
-        private static final Pattern LISTENING = Pattern.compile("Listening at: (http://[^ ]+) ");
-        private final Process process;
-        private final StringBuffer output = new StringBuffer();
-        private volatile String url;
-
-        private Server(Process process) {
-            this.process = process;
-        }
-
-        static Server start(List<String> args, Map<String, String> env) throws IOException, InterruptedException {
-            ProcessBuilder pb = new ProcessBuilder(ServerProcess.command(args)).redirectErrorStream(true);
-            pb.environment().remove("VIRTUAL_ENV");
-            pb.environment().putAll(env);
-            Server server = new Server(pb.start());
-            Thread pump = new Thread(() -> {
-                try (BufferedReader r = new BufferedReader(new InputStreamReader(server.process.getInputStream(), StandardCharsets.UTF_8))) {
-                    String line;
-                    while ((line = r.readLine()) != null) {
-                        server.output.append(line).append('\n');
-                        Matcher m = LISTENING.matcher(line);
-                        if (server.url == null && m.find()) server.url = m.group(1);
-                    }
-                } catch (IOException ignored) {
-                    // the process ended
-                }
-            }, "server-output");
-            pump.setDaemon(true);
-            pump.start();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (server.url == null) {
-                if (!server.process.isAlive()) {
-                    pump.join(2000);
-                    throw new IllegalStateException("jwsgi exited with " + server.process.exitValue() + " before listening:\n" + server.output);
-                }
-                if (System.nanoTime() > deadline) {
-                    server.close();
-                    throw new IllegalStateException("jwsgi did not listen within 60 s:\n" + server.output);
-                }
-                Thread.sleep(20);
-            }
-            return server;
-        }
-
-        String url() {
-            return url;
-        }
-
-        String output() {
-            return output.toString();
-        }
-
-        @Override
-        public void close() {
-            if (!process.isAlive()) return;
-            process.destroy();  // SIGTERM: a graceful stop
-            try {
-                if (!process.waitFor(20, TimeUnit.SECONDS)) process.destroyForcibly().waitFor();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                process.destroyForcibly();
-            }
-        }
     }
 }

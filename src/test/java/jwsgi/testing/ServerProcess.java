@@ -91,8 +91,9 @@ public final class ServerProcess implements AutoCloseable {
         pb.environment().remove(jwsgi.config.SettingsSources.ENV_ARGS);
         pb.environment().remove(jwsgi.config.SettingsSources.GUNICORN_ENV_ARGS);
         pb.environment().remove("PORT");
-        pb.environment().putAll(env);
+        // This JVM's virtualenv is not the server's: only a VIRTUAL_ENV in env is passed on.
         pb.environment().remove("VIRTUAL_ENV");
+        pb.environment().putAll(env);
         try {
             ServerProcess server = new ServerProcess(pb.start());
             server.pump(server.process.getErrorStream(), null);

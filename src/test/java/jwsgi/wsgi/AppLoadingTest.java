@@ -1,17 +1,10 @@
 package jwsgi.wsgi;
 
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import jwsgi.testing.Http;
 import jwsgi.testing.Pythons;
@@ -130,8 +123,8 @@ class AppLoadingTest {
 
     @Test
     void withoutChdirTheWorkingDirectoryIsFirstOnSysPath() throws Exception {
-        try (Launched server = Launched.start(args(null, "here_app:app"), CHDIR_TARGET)) {
-            JsonNode r = Http.getJson(server.url + "/");
+        try (ServerProcess server = ServerProcess.startIn(CHDIR_TARGET, args(null, "here_app:app"), Map.of())) {
+            JsonNode r = get(server, "/");
             assertEquals(CHDIR_TARGET.toString(), r.path("cwd").asText(), "os.getcwd()");
             assertEquals(CHDIR_TARGET.resolve("here_app.py").toString(), r.path("file").asText());
             assertEquals(CHDIR_TARGET.toString(), r.path("path").path(0).asText(), "sys.path[0] is the working directory: " + r.path("path"));
@@ -292,62 +285,5 @@ class AppLoadingTest {
         Failure f = failToLoad(spec);
         assertTrue(f.reason().contains(spec), "the reason quotes the spec: " + f.reason());
         assertFalse(f.output().contains("Traceback"), "a bad spec is not a Python failure:\n" + f.output());
-    }
-
-    /** A jwsgi process started in a given working directory (ServerProcess always uses the test's). */
-    static final class Launched implements AutoCloseable {
-        private static final Pattern LISTENING = Pattern.compile("Listening at: (http://[^ ]+) ");
-        private final Process process;
-        private final StringBuffer output = new StringBuffer();
-        private volatile String url;
-
-        private Launched(Process process) {
-            this.process = process;
-        }
-
-        static Launched start(List<String> args, Path directory) throws IOException, InterruptedException {
-            ProcessBuilder pb = new ProcessBuilder(ServerProcess.command(args)).redirectErrorStream(true).directory(directory.toFile());
-            pb.environment().remove("VIRTUAL_ENV");
-            Launched server = new Launched(pb.start());
-            Thread pump = new Thread(() -> {
-                try (BufferedReader r = new BufferedReader(new InputStreamReader(server.process.getInputStream(), StandardCharsets.UTF_8))) {
-                    String line;
-                    while ((line = r.readLine()) != null) {
-                        server.output.append(line).append('\n');
-                        Matcher m = LISTENING.matcher(line);
-                        if (server.url == null && m.find()) server.url = m.group(1);
-                    }
-                } catch (IOException ignored) {
-                    // the process ended
-                }
-            }, "server-output");
-            pump.setDaemon(true);
-            pump.start();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (server.url == null) {
-                if (!server.process.isAlive()) {
-                    pump.join(2000);
-                    throw new IllegalStateException("jwsgi exited with " + server.process.exitValue() + " before listening:\n" + server.output);
-                }
-                if (System.nanoTime() > deadline) {
-                    server.close();
-                    throw new IllegalStateException("jwsgi did not listen within 60 s:\n" + server.output);
-                }
-                Thread.sleep(20);
-            }
-            return server;
-        }
-
-        @Override
-        public void close() {
-            if (!process.isAlive()) return;
-            process.destroy();
-            try {
-                if (!process.waitFor(20, TimeUnit.SECONDS)) process.destroyForcibly().waitFor();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                process.destroyForcibly();
-            }
-        }
     }
 }
