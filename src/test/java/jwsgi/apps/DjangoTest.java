@@ -38,30 +38,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DjangoTest extends FrameworkAppTest {
     private static final Pattern CSRF_INPUT = Pattern.compile("name=\"csrfmiddlewaretoken\" value=\"([^\"]+)\"");
 
+    DjangoTest() {
+        super(new Conventions("django", "text/plain", "sessionid", "eyJjb3VudCI6OTl9:forged:signature"));
+    }
+
     @Override
     ServerProcess startServer() {
         // Several Python threads, as deployments run Django, so requests must stay apart.
         return ServerProcess.start("djangosite.wsgi:application", "--threads", "4");
-    }
-
-    @Override
-    String framework() {
-        return "django";
-    }
-
-    @Override
-    String plainTextType() {
-        return "text/plain";
-    }
-
-    @Override
-    String sessionCookie() {
-        return "sessionid";
-    }
-
-    @Override
-    String forgedSession() {
-        return "eyJjb3VudCI6OTl9:forged:signature";
     }
 
     private HttpRequest.Builder postForm(String path, String body) {

@@ -32,30 +32,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The cases every framework shares are in {@link FrameworkAppTest}.
  */
 class FlaskTest extends FrameworkAppTest {
+    FlaskTest() {
+        super(new Conventions("flask", "text/plain; charset=utf-8", "session", "eyJjb3VudCI6OTl9.forged.signature"));
+    }
+
     @Override
     ServerProcess startServer() {
         // Several Python threads, as deployments run Flask, so request contexts must stay apart.
         return ServerProcess.start("flaskapp:create_app()", "--threads", "4");
-    }
-
-    @Override
-    String framework() {
-        return "flask";
-    }
-
-    @Override
-    String plainTextType() {
-        return "text/plain; charset=utf-8";
-    }
-
-    @Override
-    String sessionCookie() {
-        return "session";
-    }
-
-    @Override
-    String forgedSession() {
-        return "eyJjb3VudCI6OTl9.forged.signature";
     }
 
     /** The body as HTTP/1.1 chunks of {@code chunkSize} bytes, with the last-chunk marker. */

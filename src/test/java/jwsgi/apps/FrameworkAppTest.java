@@ -48,22 +48,25 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class FrameworkAppTest {
+    /**
+     * What a framework does its own way.
+     *
+     * @param name          what the app's /api/info reports as its framework
+     * @param plainTextType the Content-Type of its plain-text responses
+     * @param sessionCookie the name of its session cookie
+     * @param forgedSession a session cookie value that says {"count": 99} with a signature it must refuse
+     */
+    record Conventions(String name, String plainTextType, String sessionCookie, String forgedSession) {}
+
+    private final Conventions framework;
     ServerProcess server;
+
+    FrameworkAppTest(Conventions framework) {
+        this.framework = framework;
+    }
 
     /** Starts the app under test; it is stopped after the class. */
     abstract ServerProcess startServer();
-
-    /** The name the app's /api/info reports for its framework. */
-    abstract String framework();
-
-    /** The Content-Type of the framework's plain-text responses. */
-    abstract String plainTextType();
-
-    /** The name of the framework's session cookie. */
-    abstract String sessionCookie();
-
-    /** A session cookie value that says {"count": 99} with a signature the framework must refuse. */
-    abstract String forgedSession();
 
     @BeforeAll
     void start() {
@@ -159,7 +162,7 @@ abstract class FrameworkAppTest {
 
     /** Posts a multipart upload of {@code file} to /upload; returns what the app says it received, checked against the file. */
     JsonNode uploadSeveralMegabytes(byte[] file) {
-        String boundary = "----jwsgi-" + framework() + "-" + Long.toHexString(System.nanoTime());
+        String boundary = "----jwsgi-" + framework.name() + "-" + Long.toHexString(System.nanoTime());
         byte[] body = multipart(boundary, "description", "random bytes", "file", "data.bin", "application/octet-stream", file);
         HttpResponse<String> r = Http.post(url("/upload"), body, "multipart/form-data; boundary=" + boundary);
         assertEquals(200, r.statusCode(), r.body());
@@ -188,7 +191,7 @@ abstract class FrameworkAppTest {
         assertEquals(200, r.statusCode());
         assertEquals("application/json", contentType(r));
         JsonNode json = Http.json(r.body());
-        assertEquals(framework(), json.path("framework").asText());
+        assertEquals(framework.name(), json.path("framework").asText());
         assertEquals("GET", json.path("method").asText());
         assertEquals("/api/info", json.path("path").asText());
         assertEquals("1", json.path("args").path("a").asText());
@@ -246,7 +249,7 @@ abstract class FrameworkAppTest {
         HttpClient client = browser();
         HttpResponse<String> set = get(client, "/cookies/set?flavour=ginger");
         assertEquals(200, set.statusCode());
-        assertEquals(plainTextType(), contentType(set));
+        assertEquals(framework.plainTextType(), contentType(set));
         assertEquals(List.of("flavour=ginger; HttpOnly; Path=/; SameSite=Lax"), set.headers().allValues("Set-Cookie"));
 
         HttpResponse<String> read = get(client, "/cookies/read");
@@ -270,7 +273,7 @@ abstract class FrameworkAppTest {
         HttpResponse<String> first = get(alice, "/session");
         assertEquals(1, Http.json(first.body()).path("count").asInt());
         String cookie = first.headers().firstValue("Set-Cookie").orElseThrow();
-        assertTrue(cookie.startsWith(sessionCookie() + "=") && cookie.contains("HttpOnly"), cookie);
+        assertTrue(cookie.startsWith(framework.sessionCookie() + "=") && cookie.contains("HttpOnly"), cookie);
         assertEquals(2, Http.json(get(alice, "/session").body()).path("count").asInt());
         assertEquals(3, Http.json(get(alice, "/session").body()).path("count").asInt());
 
@@ -281,7 +284,7 @@ abstract class FrameworkAppTest {
     @Test
     void tamperedSessionCookieIsIgnored() {
         HttpResponse<String> r = Http.send(HttpRequest.newBuilder(URI.create(url("/session")))
-                .header("Cookie", sessionCookie() + "=" + forgedSession()).build());
+                .header("Cookie", framework.sessionCookie() + "=" + framework.forgedSession()).build());
         assertEquals(1, Http.json(r.body()).path("count").asInt(), "a forged {\"count\":99} must not be trusted");
     }
 
@@ -305,7 +308,7 @@ abstract class FrameworkAppTest {
     void streamedResponseArrivesWhole() {
         HttpResponse<String> r = Http.get(url("/stream?n=200"));
         assertEquals(200, r.statusCode());
-        assertEquals(plainTextType(), contentType(r));
+        assertEquals(framework.plainTextType(), contentType(r));
         assertEquals(expectedStream(200), r.body());
     }
 
