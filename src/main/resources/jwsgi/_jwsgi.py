@@ -2,13 +2,15 @@
 
 The server logic is in Java; this module only holds what must be a real Python object:
 the app loader (gunicorn's ``module:callable`` forms), ``wsgi.file_wrapper``,
-``wsgi.errors`` and the streamed ``wsgi.input``. Java calls into it through the C API.
+``wsgi.errors``, the streamed ``wsgi.input``, and what the watchdog needs for a request that
+runs past --timeout (its exception, and the stack of the thread running it). Java calls into it through the C API.
 """
 import ast
 import importlib
 import io
 import os
 import sys
+import traceback
 
 
 class AppLoadError(Exception):
@@ -142,3 +144,27 @@ class RequestBody(io.RawIOBase):
 
 def streamed_input(readinto, token):
     return io.BufferedReader(RequestBody(readinto, token), 65536)
+
+
+class RequestTimeout(BaseException):
+    """Raised by jwsgi in a request that has run longer than --timeout. A BaseException, as
+    KeyboardInterrupt is, so that the app's ``except Exception:`` does not swallow it."""
+
+
+def thread_stack(ident):
+    """The Python stack of thread ``ident`` (as threading.get_ident() gives it), formatted as
+    a traceback (most recent call last); None when that thread runs no Python code."""
+    frame = sys._current_frames().get(ident)
+    if frame is None:
+        return None
+    return "".join(traceback.format_stack(frame))
+
+
+def module_files():
+    """The source files of the modules imported so far, for --reload."""
+    files = set()
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if isinstance(path, str) and path:
+            files.add(os.path.abspath(path))
+    return sorted(files)

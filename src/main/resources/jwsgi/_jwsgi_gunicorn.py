@@ -77,7 +77,8 @@ LOG_LEVELS = {"critical": logging.CRITICAL, "error": logging.ERROR, "warning": l
 _config = None      # the config file's module, once run
 _hooks = {}         # hook name -> callable, once checked
 _server = None
-_worker = None
+_worker = None      # in a worker process: this worker
+_spawning = {}      # in the master: age -> the worker of a process not started yet
 
 
 # ---- config files -------------------------------------------------------------------------
@@ -271,12 +272,13 @@ class Config:
 
 
 class Server:
-    """``server``: what gunicorn's Arbiter offers to hooks."""
+    """``server``: what gunicorn's Arbiter offers to hooks. In a worker process it describes the
+    master, as the arbiter a gunicorn worker inherits through fork does."""
 
-    def __init__(self, cfg, log):
+    def __init__(self, cfg, log, pid):
         self.cfg = cfg
         self.log = log
-        self.pid = os.getpid()
+        self.pid = pid
         self.master_name = "Master"
         self.proc_name = "jwsgi"
         self.address = list(getattr(cfg, "bind", []))
@@ -290,9 +292,9 @@ class Server:
 class Worker:
     """``worker``: what gunicorn's Worker offers to hooks."""
 
-    def __init__(self, age, ppid, server):
+    def __init__(self, age, pid, ppid, server):
         self.age = age
-        self.pid = os.getpid()
+        self.pid = pid
         self.ppid = ppid
         self.cfg = server.cfg
         self.log = server.log
@@ -363,14 +365,39 @@ class Response:
         return f"<Response {self.status}>"
 
 
-def setup_hooks(settings_literal):
-    """Build the ``server`` and ``worker`` objects from the effective settings (a Python
-    literal made by Java)."""
+def setup_hooks(settings_literal, age):
+    """Build the ``server`` object from the effective settings (a Python literal made by Java)
+    and, in a worker process (``age`` > 0), this worker's ``worker``; the master makes one
+    ``worker`` per worker process it starts (``worker_spawning``)."""
     global _server, _worker
     cfg = Config(ast.literal_eval(settings_literal))
-    _server = Server(cfg, logging.getLogger("gunicorn.error"))
-    _worker = Worker(1, os.getpid(), _server)
-    _server.WORKERS[_worker.pid] = _worker
+    if age > 0:
+        _server = Server(cfg, logging.getLogger("gunicorn.error"), os.getppid())
+        _worker = Worker(age, os.getpid(), os.getppid(), _server)
+        _server.WORKERS[_worker.pid] = _worker
+    else:
+        workers = _server.WORKERS if _server is not None else {}  # a reload keeps the running workers
+        _server = Server(cfg, logging.getLogger("gunicorn.error"), os.getpid())
+        _server.WORKERS = workers
+        _worker = None
+
+
+def worker_spawning(age):
+    """Master: the ``worker`` pre_fork receives, before the process exists (gunicorn's pid
+    is "[booting]" then too)."""
+    _spawning[age] = Worker(age, "[booting]", os.getpid(), _server)
+
+
+def worker_started(age, pid):
+    """Master: the worker process ``age`` runs as ``pid``."""
+    worker = _spawning.pop(age, None) or Worker(age, pid, os.getpid(), _server)
+    worker.pid = pid
+    _server.WORKERS[pid] = worker
+
+
+def worker_exited(pid):
+    """Master: forget a worker once child_exit has run."""
+    _server.WORKERS.pop(pid, None)
 
 
 def set_app(app):
@@ -378,25 +405,39 @@ def set_app(app):
     _worker.wsgi = app
 
 
-def run_hook(name):
-    """Call a lifecycle hook with gunicorn's arguments; its exceptions propagate."""
+def run_hook(name, *values):
+    """Call a lifecycle hook with gunicorn's arguments; its exceptions propagate. In the master,
+    ``values`` are the worker's age for pre_fork, its pid for child_exit, and the new and old
+    numbers of workers (-1 for None) for nworkers_changed."""
     fn = _hooks.get(name)
     if fn is None:
         return None
+    worker = _worker
+    if name == "pre_fork":
+        worker = _spawning.get(values[0])
+    elif name == "child_exit":
+        worker = _server.WORKERS.get(values[0])
+        if worker is not None:
+            worker.alive = False
     args = []
     for param in HOOKS[name]:
         if param == "server":
             args.append(_server)
         elif param == "worker":
-            args.append(_worker)
+            args.append(worker)
         elif param == "new_value":
-            args.append(_server.num_workers)
+            _server.num_workers = values[0]
+            args.append(values[0])
+        elif param == "old_value":
+            args.append(None if values[1] < 0 else values[1])
         else:
             args.append(None)
     if name == "post_worker_init":
         _worker.booted = True
-    if name in ("worker_int", "worker_exit", "on_exit"):
+    if name in ("worker_int", "worker_abort", "worker_exit") and _worker is not None:
         _worker.alive = False
+    if name == "worker_abort":
+        _worker.aborted = True
     return fn(*args)
 
 

@@ -62,9 +62,8 @@ public final class GunicornSettings {
     private static final String STATSD = "statsd metrics are not offered";
     private static final String DIRTY = "dirty arbiters (gunicorn 25) are not offered";
     private static final String ASGI = "an ASGI setting; jwsgi serves WSGI";
-    private static final String CONTROL = "there is no control socket (gunicornc); use signals (TERM, INT, USR1)";
+    private static final String CONTROL = "there is no control socket (gunicornc); use signals (TERM, INT, HUP, TTIN, TTOU, USR1)";
     private static final String ISSUE_4 = "planned: proxies, TLS and sockets (issue 4)";
-    private static final String ISSUE_6 = "planned: worker processes (issue 6)";
     private static final String HTTP2 = "planned: HTTP/2 settings";
 
     private static final Map<String, Setting> ALL = new LinkedHashMap<>();
@@ -74,9 +73,10 @@ public final class GunicornSettings {
         implemented("config", "Config File", "-c", "--config");
         implemented("wsgi_app", "Config File");
         // Debugging
-        planned("reload", "Debugging", ISSUE_6, false, Set.of("False"), "--reload");
-        planned("reload_engine", "Debugging", ISSUE_6, true, Set.of("auto"), "--reload-engine");
-        planned("reload_extra_files", "Debugging", ISSUE_6, true, Set.of("[]"), "--reload-extra-file");
+        implemented("reload", "Debugging", "--reload");
+        notApplicable("reload_engine", "Debugging", "jwsgi watches files with the JDK's WatchService (inotify on Linux), "
+                + "whichever engine is named", true, Set.of("auto", "inotify", "poll"), "--reload-engine");
+        implemented("reload_extra_files", "Debugging", "--reload-extra-file");
         notApplicable("spew", "Debugging", "it traces every line the server runs, and jwsgi's server is Java, not Python; "
                 + "trace the app with sys.settrace or python -X importtime", false, Set.of("False"), "--spew");
         implemented("check_config", "Debugging", "--check-config");
@@ -144,7 +144,7 @@ public final class GunicornSettings {
                 + "run it under systemd, supervisord or a container runtime", false, Set.of("False"), "-D", "--daemon");
         implemented("raw_env", MECHANICS, "-e", "--env");
         implemented("pidfile", MECHANICS, "-p", "--pid");
-        notApplicable("worker_tmp_dir", MECHANICS, "jwsgi keeps no heartbeat files", true, Set.of(), "--worker-tmp-dir");
+        notApplicable("worker_tmp_dir", MECHANICS, "jwsgi's workers send their heartbeats to the master through a pipe, not through files", true, Set.of(), "--worker-tmp-dir");
         implemented("user", MECHANICS, "-u", "--user");
         implemented("group", MECHANICS, "-g", "--group");
         implemented("umask", MECHANICS, "-m", "--umask");
@@ -178,14 +178,14 @@ public final class GunicornSettings {
         implemented("bind", "Server Socket", "-b", "--bind");
         implemented("backlog", "Server Socket", "--backlog");
         // Worker Processes
-        planned("workers", WORKERS, ISSUE_6, true, Set.of("1"), "-w", "--workers");
-        planned("worker_class", WORKERS, ISSUE_6, true, Set.of("sync", "gthread"), "-k", "--worker-class");
+        implemented("workers", WORKERS, "-w", "--workers");
+        implemented("worker_class", WORKERS, "-k", "--worker-class");
         implemented("threads", WORKERS, "--threads");
         notApplicable("worker_connections", WORKERS, "connections are held by Jetty's selectors, without a thread each; "
                 + "the app's concurrency is --threads", true, Set.of("1000"), "--worker-connections");
-        planned("max_requests", WORKERS, ISSUE_6, true, Set.of("0"), "--max-requests");
-        planned("max_requests_jitter", WORKERS, ISSUE_6, true, Set.of("0"), "--max-requests-jitter");
-        planned("timeout", WORKERS, ISSUE_6, true, Set.of(), "-t", "--timeout");
+        implemented("max_requests", WORKERS, "--max-requests");
+        implemented("max_requests_jitter", WORKERS, "--max-requests-jitter");
+        implemented("timeout", WORKERS, "-t", "--timeout");
         implemented("graceful_timeout", WORKERS, "--graceful-timeout");
         implemented("keepalive", WORKERS, "--keep-alive");
         notApplicable("asgi_loop", WORKERS, ASGI, true, Set.of("auto"), "--asgi-loop");

@@ -1,37 +1,138 @@
 package jwsgi.config;
 
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
-/** How requests are run (gunicorn's "Worker Processes"). */
+/** How many workers run requests, how, and when they are replaced (gunicorn's "Worker Processes" and "Debugging"). */
 public final class WorkerOptions {
+    /** What a worker is. */
+    public enum Kind {
+        /** A process: one JVM with its own CPython (gunicorn's sync and gthread workers). */
+        PROCESS,
+        /** A sub-interpreter with its own GIL, all of them in one worker process (Python 3.13+). */
+        INTERPRETER
+    }
+
     /**
-     * @param threads         Python threads running requests
-     * @param gracefulTimeout how long a stop waits for in-flight requests
-     * @param keepAlive       how long an idle keep-alive connection is kept
+     * @param workers           worker processes, or sub-interpreters with {@link Kind#INTERPRETER}
+     * @param kind              process or interpreter workers
+     * @param threads           Python threads running requests, per worker
+     * @param timeout           a request running longer is interrupted (zero: never)
+     * @param gracefulTimeout   how long a stop waits for in-flight requests
+     * @param keepAlive         how long an idle keep-alive connection is kept
+     * @param maxRequests       a worker is replaced after this many requests (zero: never)
+     * @param maxRequestsJitter up to this many more, at random, so workers are not all replaced at once
+     * @param reload            replace workers when a Python source file of the app changes
+     * @param reloadExtraFiles  more files whose change replaces the workers
      */
-    public record Settings(int threads, Duration gracefulTimeout, Duration keepAlive) {}
+    public record Settings(int workers, Kind kind, int threads, Duration timeout, Duration gracefulTimeout, Duration keepAlive,
+                           long maxRequests, long maxRequestsJitter, boolean reload, List<Path> reloadExtraFiles) {
+        /** The worker class as gunicorn's {@code -k} would name it, for the log. */
+        public String describe() {
+            return kind == Kind.INTERPRETER ? "interpreter" : threads > 1 ? "gthread" : "sync";
+        }
+    }
+
+    @Option(names = {"-w", "--workers"}, paramLabel = "INT", defaultValue = "${env:WEB_CONCURRENCY:-1}",
+            description = "Worker processes (with -k interpreter: sub-interpreters) running requests. "
+                    + "Default: $WEB_CONCURRENCY, else 1.")
+    int workers;
+
+    @Option(names = {"-k", "--worker-class"}, paramLabel = "CLASS", defaultValue = "sync",
+            completionCandidates = WorkerClasses.class,
+            description = "sync or gthread: worker processes, each one JVM with its own Python (gthread when --threads > 1); "
+                    + "interpreter: sub-interpreters with their own GIL in one process (Python 3.13+). Default: ${DEFAULT-VALUE}.")
+    String workerClass;
 
     @Option(names = "--threads", paramLabel = "INT", defaultValue = "1",
-            description = "Python threads running requests (the app's concurrency). Default: ${DEFAULT-VALUE}.")
+            description = "Python threads running requests in each worker (the app's concurrency). Default: ${DEFAULT-VALUE}.")
     int threads;
 
+    @Option(names = {"-t", "--timeout"}, paramLabel = "SECONDS", defaultValue = "30",
+            description = "A request running longer is logged with its Python stack, interrupted and answered 504; "
+                    + "0 turns this off. Default: ${DEFAULT-VALUE}.")
+    int timeout;
+
     @Option(names = "--graceful-timeout", paramLabel = "SECONDS", defaultValue = "30",
-            description = "On SIGTERM/SIGINT, wait this long for in-flight requests. Default: ${DEFAULT-VALUE}.")
+            description = "On SIGTERM, and when a worker is replaced, wait this long for in-flight requests. Default: ${DEFAULT-VALUE}.")
     int gracefulTimeout;
 
     @Option(names = "--keep-alive", paramLabel = "SECONDS", defaultValue = "2",
             description = "Close a keep-alive connection idle this long. Default: ${DEFAULT-VALUE}.")
     int keepAlive;
 
-    Settings settings(CommandLine cmd) {
-        if (threads < 1) throw new CommandLine.ParameterException(cmd, "--threads " + threads + ": must be at least 1");
-        if (gracefulTimeout < 0) {
-            throw new CommandLine.ParameterException(cmd, "--graceful-timeout " + gracefulTimeout + ": must be 0 or more seconds");
+    @Option(names = "--max-requests", paramLabel = "INT", defaultValue = "0",
+            description = "Replace a worker, gracefully, after this many requests (a limit on slow memory leaks); "
+                    + "0 turns this off. Default: ${DEFAULT-VALUE}.")
+    long maxRequests;
+
+    @Option(names = "--max-requests-jitter", paramLabel = "INT", defaultValue = "0",
+            description = "Add up to this many requests, at random, to each worker's --max-requests. Default: ${DEFAULT-VALUE}.")
+    long maxRequestsJitter;
+
+    @Option(names = "--reload",
+            description = "Replace the workers when a Python source file of the app changes (development).")
+    boolean reload;
+
+    @Option(names = "--reload-extra-file", paramLabel = "FILE",
+            description = "With --reload, also watch FILE (templates, settings). Repeat it for more files.")
+    List<String> reloadExtraFiles;
+
+    /** The worker classes jwsgi offers, for --help and for suggestions. */
+    static final class WorkerClasses extends ArrayList<String> {
+        WorkerClasses() {
+            super(List.of("sync", "gthread", "interpreter"));
         }
-        if (keepAlive < 0) throw new CommandLine.ParameterException(cmd, "--keep-alive " + keepAlive + ": must be 0 or more seconds");
-        return new Settings(threads, Duration.ofSeconds(gracefulTimeout), Duration.ofSeconds(keepAlive));
+    }
+
+    Settings settings(CommandLine cmd) {
+        if (workers < 1) throw new CommandLine.ParameterException(cmd, "--workers " + workers + ": must be at least 1");
+        if (threads < 1) throw new CommandLine.ParameterException(cmd, "--threads " + threads + ": must be at least 1");
+        nonNegative(cmd, "--timeout", timeout);
+        nonNegative(cmd, "--graceful-timeout", gracefulTimeout);
+        nonNegative(cmd, "--keep-alive", keepAlive);
+        nonNegative(cmd, "--max-requests", maxRequests);
+        nonNegative(cmd, "--max-requests-jitter", maxRequestsJitter);
+        List<Path> extra = new ArrayList<>();
+        if (reloadExtraFiles != null) {
+            for (String f : reloadExtraFiles) extra.add(Path.of(f).toAbsolutePath().normalize());
+        }
+        return new Settings(workers, kind(cmd), threads, Duration.ofSeconds(timeout), Duration.ofSeconds(gracefulTimeout),
+                Duration.ofSeconds(keepAlive), maxRequests, maxRequestsJitter, reload, List.copyOf(extra));
+    }
+
+    private static void nonNegative(CommandLine cmd, String flag, long value) {
+        if (value < 0) throw new CommandLine.ParameterException(cmd, flag + " " + value + ": must be 0 or more");
+    }
+
+    /** gunicorn's worker class names (short or as a class path) mapped to what jwsgi runs. */
+    private Kind kind(CommandLine cmd) {
+        String k = workerClass.strip();
+        String lower = k.toLowerCase(Locale.ROOT);
+        switch (lower) {
+            case "sync", "gthread", "gunicorn.workers.sync.syncworker", "gunicorn.workers.gthread.threadworker" -> {
+                return Kind.PROCESS;
+            }
+            case "interpreter" -> {
+                return Kind.INTERPRETER;
+            }
+            default -> { }
+        }
+        String why;
+        if (lower.contains("gevent") || lower.contains("eventlet") || lower.contains("tornado")) {
+            why = "jwsgi has no greenlet or event-loop workers: Jetty holds idle connections without a thread each, "
+                    + "so use --threads N for apps that wait on I/O";
+        } else if (lower.contains("uvicorn") || lower.contains("asgi")) {
+            why = "that is an ASGI worker, and jwsgi serves WSGI apps";
+        } else {
+            why = "jwsgi offers sync and gthread (worker processes) and interpreter (sub-interpreters, Python 3.13+)";
+        }
+        throw new CommandLine.ParameterException(cmd, "--worker-class " + k + ": " + why);
     }
 }

@@ -23,9 +23,9 @@ import jwsgi.wsgi.ResponseHead;
  * moments {@link Hook} lists, with stand-ins for gunicorn's objects built by the Python glue
  * ({@code server}, {@code worker}, {@code req}, {@code resp}).
  *
- * <p>Lifecycle hooks run on Python's main thread ({@link #run}); in a process that runs only a
- * worker, the same class calls the worker's hooks, so a master/worker split changes who calls
- * {@link #run} with which {@link Hook}, not this class. {@code pre_request} and
+ * <p>Lifecycle hooks run on Python's main thread ({@link #run}). The master calls the hooks
+ * whose {@link Hook#role} is the master's, each worker process those of a worker; the
+ * {@code server} and {@code worker} objects each process builds say which process it is. {@code pre_request} and
  * {@code post_request} are called by the Python worker threads through {@link RequestHooks};
  * when neither is defined, {@link #requestHooks} is null and requests pay nothing.
  *
@@ -69,15 +69,25 @@ public final class ServerHooks implements RequestHooks {
      * file) and prepares the objects they receive.
      *
      * @param effective the settings by name, for the hooks' {@code cfg}
+     * @param workerAge in a worker process, its age (gunicorn's {@code worker.age}); 0 in the master
      * @throws ConfigException naming a hook that is not callable or takes the wrong arguments
      */
-    public static ServerHooks load(PythonRuntime runtime, Map<String, Object> effective) throws ConfigException {
+    public static ServerHooks load(PythonRuntime runtime, Map<String, Object> effective, int workerAge) throws ConfigException {
         try {
             return runtime.onMainThread(py -> {
                 CPython api = py.api();
                 MemorySegment glue = py.bundledModuleOnce(ConfigFile.GLUE);
                 try {
-                    callGlue(py, glue, "setup_hooks", py.string(PythonLiteral.of(effective)));
+                    MemorySegment setup = py.checked(py.getAttr(glue, "setup_hooks"));
+                    MemorySegment literal = py.string(PythonLiteral.of(effective));
+                    MemorySegment age = api.longFrom(workerAge);
+                    try {
+                        api.decRef(py.checked(api.call(setup, literal, age)));
+                    } finally {
+                        api.decRef(setup);
+                        api.decRef(literal);
+                        api.decRef(age);
+                    }
                     MemorySegment check = py.checked(py.getAttr(glue, "check_hooks"));
                     Set<Hook> defined = EnumSet.noneOf(Hook.class);
                     try {
@@ -103,21 +113,6 @@ public final class ServerHooks implements RequestHooks {
         }
     }
 
-    /** Calls {@code glue.name(arg)}, releasing {@code arg}. */
-    private static void callGlue(Interpreter py, MemorySegment glue, String name, MemorySegment arg) {
-        CPython api = py.api();
-        try {
-            MemorySegment fn = py.checked(py.getAttr(glue, name));
-            try {
-                api.decRef(py.checked(api.call(fn, arg)));
-            } finally {
-                api.decRef(fn);
-            }
-        } finally {
-            api.decRef(arg);
-        }
-    }
-
     public Set<Hook> defined() {
         return Set.copyOf(defined);
     }
@@ -132,26 +127,65 @@ public final class ServerHooks implements RequestHooks {
     }
 
     /**
-     * Calls a lifecycle hook, if defined, on Python's main thread.
+     * Calls a lifecycle hook, if defined, on Python's main thread. In the master, {@code values}
+     * are the worker's age (pre_fork) or pid (child_exit), or the new and old numbers of workers
+     * (nworkers_changed, -1 for None).
      *
      * @throws HookException when it raised
      */
-    public void run(Hook hook) throws HookException {
+    public void run(Hook hook, long... values) throws HookException {
         if (!defined.contains(hook) || hook.when == null) return;
         try {
             runtime.onMainThread(main -> {
                 CPython api = main.api();
-                MemorySegment name = main.string(hook.pythonName);
+                MemorySegment args = main.checked(api.tupleNew(1 + values.length));
                 try {
-                    api.decRef(main.checked(api.call(runHook, name)));
+                    api.tupleSetItem(args, 0, main.string(hook.pythonName));
+                    for (int i = 0; i < values.length; i++) api.tupleSetItem(args, 1 + i, main.checked(api.longFrom(values[i])));
+                    api.decRef(main.checked(api.callObject(runHook, args)));
                 } finally {
-                    api.decRef(name);
+                    api.decRef(args);
                 }
                 return null;
             });
         } catch (PythonException e) {
             throw new HookException(hook, e);
         }
+    }
+
+    /** Master: a worker process with this age is about to start (its {@code worker} for pre_fork). */
+    public void workerSpawning(int age) {
+        callGlue("worker_spawning", age);
+    }
+
+    /** Master: the worker process {@code age} runs as {@code pid} (it joins {@code server.WORKERS}). */
+    public void workerStarted(int age, int pid) {
+        callGlue("worker_started", age, pid);
+    }
+
+    /** Master: the worker process {@code pid} is gone, and child_exit has run. */
+    public void workerExited(int pid) {
+        callGlue("worker_exited", pid);
+    }
+
+    private void callGlue(String function, long... values) {
+        runtime.onMainThread(main -> {
+            CPython api = main.api();
+            MemorySegment glue = main.bundledModuleOnce(ConfigFile.GLUE);
+            MemorySegment fn = MemorySegment.NULL;
+            MemorySegment args = MemorySegment.NULL;
+            try {
+                fn = main.checked(main.getAttr(glue, function));
+                args = main.checked(api.tupleNew(values.length));
+                for (int i = 0; i < values.length; i++) api.tupleSetItem(args, i, main.checked(api.longFrom(values[i])));
+                api.decRef(main.checked(api.callObject(fn, args)));
+            } finally {
+                api.decRef(args);
+                api.decRef(fn);
+                api.decRef(glue);
+            }
+            return null;
+        });
     }
 
     /** The per-request hooks, or null when the config file defines neither. */

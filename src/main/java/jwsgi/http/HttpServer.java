@@ -24,16 +24,15 @@ import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.SslConnectionFactory;
-import org.eclipse.jetty.server.handler.GracefulHandler;
-import org.eclipse.jetty.unixdomain.server.UnixDomainServerConnector;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
  * The Jetty server: one connector per {@code --bind} (TCP or Unix socket), each with the
  * protocol stack the flags ask for (PROXY protocol, TLS, HTTP/1.1, HTTP/2, uwsgi, FastCGI),
- * strict parsing, and the {@link WsgiHandler} behind a {@link GracefulHandler} so a stop lets
- * in-flight requests end. Every protocol reaches the same handler, access log and graceful
+ * strict parsing, and the {@link WsgiHandler} behind a {@link DrainingHandler} so a stop lets
+ * in-flight requests end. The worker process running it inherits one listener from the master,
+ * shared by all workers (see {@code jwsgi.server.Listeners}). Every protocol reaches the same handler, access log and graceful
  * stop: uwsgi and FastCGI requests are made into ordinary requests by customizers.
  *
  * <p>Connector tuning follows research/http-layer.md: no acceptor threads (the selectors
@@ -49,10 +48,12 @@ public final class HttpServer {
      * @param gracefulTimeout   how long a stop waits for in-flight requests
      * @param limits            request limits, body buffering and read deadlines
      * @param backlog           the listen queue length, and the most requests waiting for a Python thread
-     * @param reusePort         set SO_REUSEPORT on TCP listening sockets
+     * @param sharedBind        the index of the bind whose listener this worker inherits from the master
+     *                          as standard input; each other TCP bind gets a socket of its own with
+     *                          SO_REUSEPORT, at the port the master reserved
      */
     public record Options(List<Bind> binds, Duration keepAlive, Duration ioTimeout, Duration gracefulTimeout,
-                          LimitOptions.Settings limits, int backlog, boolean reusePort) {}
+                          LimitOptions.Settings limits, int backlog, int sharedBind) {}
 
     /**
      * RFC 3986 parsing, plus what is valid in a URI but "ambiguous" to a servlet container that
@@ -76,6 +77,14 @@ public final class HttpServer {
      * a request (Apache answers 503). nginx closes its idle ones after 60 s.
      */
     private static final Duration FRONT_SERVER_IDLE_TIMEOUT = Duration.ofMinutes(10);
+
+    /**
+     * A thread blocked in accept() on the listener shared by the workers. Selectors would take
+     * every waiting connection at once, so the worker that woke first would get a burst of
+     * keep-alive connections and the others none (measured: -w 2 served no faster than -w 1);
+     * the kernel hands each connection to one thread blocked in accept(), in turn.
+     */
+    static final int SHARED_ACCEPTORS = 1;
 
     private final Server server;
     private final List<AbstractConnector> connectors = new ArrayList<>();
@@ -112,21 +121,22 @@ public final class HttpServer {
         // request starts and completes on that thread. With two, half would complete on the other
         // selector's thread, and Jetty would hand their connections to its pool (a wake-up each).
         int selectors = pool.mode() == WorkerPool.Mode.INLINE ? 1 : Math.max(1, Runtime.getRuntime().availableProcessors());
-        for (Bind bind : options.binds()) {
+        for (int i = 0; i < options.binds().size(); i++) {
+            Bind bind = options.binds().get(i);
+            boolean shared = i == options.sharedBind();
             ConnectionFactory[] factories = connectionFactories();
             AbstractConnector connector;
             if (bind.isUnix()) {
-                UnixDomainServerConnector unix = new UnixDomainServerConnector(server, 0, selectors, factories);
-                unix.setUnixDomainPath(bind.unix());
-                unix.setAcceptQueueSize(options.backlog());
-                connector = unix;
+                if (!shared) throw new IllegalArgumentException("unix:" + bind.unix() + " is not the listener the master shares");
+                connector = new InheritedUnixConnector(server, selectors, factories, bind.unix());
             } else {
-                ServerConnector tcp = new ServerConnector(server, 0, selectors, factories);
+                ServerConnector tcp = new ServerConnector(server, shared ? SHARED_ACCEPTORS : 0, selectors, factories);
                 tcp.setHost(bind.host());
                 tcp.setPort(bind.port());
                 tcp.setAcceptQueueSize(options.backlog());
                 tcp.setReuseAddress(true);
-                tcp.setReusePort(options.reusePort());
+                tcp.setReusePort(!shared);
+                tcp.setInheritChannel(shared);
                 connector = tcp;
             }
             connector.setIdleTimeout(frontend.listener().protocol() == ListenerOptions.Protocol.HTTP
@@ -202,9 +212,8 @@ public final class HttpServer {
     }
 
     /**
-     * Binds the TCP listeners without accepting yet, so a privileged port can be bound before the
-     * process gives up root. Unix sockets are bound by {@link #start} (Jetty binds them as it
-     * starts their connector).
+     * Takes the inherited listener and binds the other TCP listeners, without accepting yet, so
+     * a privileged port can be bound before the process gives up root.
      *
      * @throws Exception when a listener cannot be opened (address in use, permission)
      */
@@ -215,23 +224,16 @@ public final class HttpServer {
     }
 
     /**
-     * Starts accepting requests and handing them to the pool, which must be started; binds what
-     * {@link #open} did not. A stale Unix socket file is replaced first; a new one gets the
-     * {@code --umask} mode.
+     * Starts accepting requests and handing them to the pool, which must be started; opens what
+     * {@link #open} did not.
      *
      * @return the URL of each listener, with the actual port ("unix:PATH" for a Unix socket)
      * @throws Exception when a listener cannot be opened or Jetty cannot start
      */
     public List<String> start() throws Exception {
-        server.setHandler(new GracefulHandler(new WsgiHandler(pool, server.getByteBufferPool(), frontend.proxy().rootPath(),
+        server.setHandler(new DrainingHandler(new WsgiHandler(pool, server.getByteBufferPool(), frontend.proxy().rootPath(),
                 accessLogged, options.limits(), options.backlog())));
-        for (Bind bind : options.binds()) {
-            if (bind.isUnix()) UnixSocketFile.prepare(bind.unix());
-        }
         server.start();
-        for (Bind bind : options.binds()) {
-            if (bind.isUnix()) UnixSocketFile.applyUmask(bind.unix(), frontend.listener().umask());
-        }
         String scheme = frontend.tls() != null ? "https://" : "http://";
         List<String> urls = new ArrayList<>();
         for (int i = 0; i < connectors.size(); i++) {
@@ -239,6 +241,22 @@ public final class HttpServer {
             urls.add(bind.isUnix() ? bind.authority(0) : scheme + bind.authority(((ServerConnector) connectors.get(i)).getLocalPort()));
         }
         return urls;
+    }
+
+    /**
+     * Stops taking connections from the listener shared with the other workers, which go on
+     * accepting from it: closes this worker's copy. The JDK then points the standard streams at
+     * /dev/null (see {@code jwsgi.server.StandardStreams}).
+     */
+    public void stopAccepting() {
+        if (options.sharedBind() < 0) return;
+        if (connectors.get(options.sharedBind()).getTransport() instanceof java.io.Closeable channel) {
+            try {
+                channel.close();
+            } catch (java.io.IOException ignored) {
+                // closed already: nothing is accepted either way
+            }
+        }
     }
 
     /** Closes the listening sockets of a server that never started. */
@@ -249,10 +267,11 @@ public final class HttpServer {
     }
 
     /**
-     * Stops accepting, lets in-flight requests finish for up to the graceful timeout, then
-     * closes every connection.
+     * Stops accepting, lets in-flight requests finish for up to the graceful timeout (none when
+     * {@code quick}: gunicorn's SIGINT), then closes every connection.
      */
-    public void stop() throws Exception {
+    public void stop(boolean quick) throws Exception {
+        if (quick) server.setStopTimeout(0);
         server.stop();
     }
 }

@@ -20,9 +20,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The file of a Unix socket listener: a stale one, left by a server that did not exit cleanly,
  * is replaced; a live one (another server answers on it) or a file that is not a socket is
- * never touched. Jetty removes the file when the listener closes.
+ * never touched. The master creates it, and removes it when it exits.
  */
-final class UnixSocketFile {
+public final class UnixSocketFile {
     private static final Logger LOG = LoggerFactory.getLogger(UnixSocketFile.class);
 
     private UnixSocketFile() {}
@@ -32,7 +32,7 @@ final class UnixSocketFile {
      *
      * @throws IOException saying why the path cannot be used
      */
-    static void prepare(Path path) throws IOException {
+    public static void prepare(Path path) throws IOException {
         Path dir = path.getParent();
         if (dir != null && !Files.isDirectory(dir)) {
             throw new IOException("unix:" + path + ": the directory " + dir + " does not exist; create it first");
@@ -57,7 +57,7 @@ final class UnixSocketFile {
     }
 
     /** Sets the socket's mode to 0777 without the umask bits, as gunicorn's --umask does. */
-    static void applyUmask(Path path, int umask) throws IOException {
+    public static void applyUmask(Path path, int umask) throws IOException {
         int mode = 0777 & ~umask;
         Set<PosixFilePermission> permissions = EnumSet.noneOf(PosixFilePermission.class);
         PosixFilePermission[] bits = {

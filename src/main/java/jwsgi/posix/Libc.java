@@ -31,8 +31,8 @@ public final class Libc {
     static final int O_CLOEXEC = 02000000;
     private static final int ERANGE = 34;
 
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final StructLayout CAPTURED = Linker.Option.captureStateLayout();
+    static final Linker LINKER = Linker.nativeLinker();
+    static final StructLayout CAPTURED = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CAPTURED.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     /** {@code struct passwd}: name, passwd, uid, gid, gecos, dir, shell. */
     private static final long PASSWD_BYTES = 48;
@@ -50,6 +50,10 @@ public final class Libc {
     private static final MethodHandle INITGROUPS = withErrno("initgroups", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle DUP2 = withErrno("dup2", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle CLOSE = withErrno("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle FCNTL_INT = LINKER.downcallHandle(symbol("fcntl"),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
+            Linker.Option.firstVariadicArg(2), Linker.Option.captureCallState("errno"));
+    private static final int F_DUPFD_CLOEXEC = 1030;
     private static final MethodHandle OPEN = LINKER.downcallHandle(symbol("open"),
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
             Linker.Option.firstVariadicArg(2), Linker.Option.captureCallState("errno"));
@@ -160,6 +164,20 @@ public final class Libc {
         check("dup2(" + fd + ", " + target + ")", DUP2, fd, target);
     }
 
+    /** A close-on-exec copy of {@code fd} at the lowest free number from {@code lowest} up. */
+    public static int dupAbove(int fd, int lowest) throws Failure {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURED);
+            int copy = (int) FCNTL_INT.invokeExact(state, fd, F_DUPFD_CLOEXEC, lowest);
+            if (copy < 0) throw new Failure("fcntl(" + fd + ", F_DUPFD_CLOEXEC)", errno(state));
+            return copy;
+        } catch (Failure f) {
+            throw f;
+        } catch (Throwable t) {
+            throw fatal(t);
+        }
+    }
+
     public static void close(int fd) throws Failure {
         check("close(" + fd + ")", CLOSE, fd);
     }
@@ -232,7 +250,7 @@ public final class Libc {
         }
     }
 
-    private static void check(String what, MethodHandle handle, int... args) throws Failure {
+    static void check(String what, MethodHandle handle, int... args) throws Failure {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURED);
             int rc = switch (args.length) {
@@ -248,23 +266,23 @@ public final class Libc {
         }
     }
 
-    private static int errno(MemorySegment state) {
+    static int errno(MemorySegment state) {
         return (int) ERRNO.get(state, 0L);
     }
 
-    private static MemorySegment symbol(String name) {
+    static MemorySegment symbol(String name) {
         return LINKER.defaultLookup().find(name).orElseThrow(() -> new IllegalStateException("libc has no " + name));
     }
 
-    private static MethodHandle plain(String name, FunctionDescriptor descriptor) {
+    static MethodHandle plain(String name, FunctionDescriptor descriptor) {
         return LINKER.downcallHandle(symbol(name), descriptor);
     }
 
-    private static MethodHandle withErrno(String name, FunctionDescriptor descriptor) {
+    static MethodHandle withErrno(String name, FunctionDescriptor descriptor) {
         return LINKER.downcallHandle(symbol(name), descriptor, Linker.Option.captureCallState("errno"));
     }
 
-    private static IllegalStateException fatal(Throwable t) {
+    static IllegalStateException fatal(Throwable t) {
         return new IllegalStateException("libc call failed unexpectedly", t);
     }
 }

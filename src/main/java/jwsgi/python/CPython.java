@@ -127,6 +127,9 @@ public final class CPython {
     private final MethodHandle pyErrGivenExceptionMatches;
     private final MethodHandle pyExceptionSetTraceback;
     private final MethodHandle pyThreadStateSetAsyncExc;
+    private final MethodHandle pyThreadGetThreadIdent;
+    /** 3.12+: sub-interpreters with their own GIL; null before. */
+    private final MethodHandle pyNewInterpreterFromConfig;
     private final MethodHandle pyObjectGetBuffer;
     private final MethodHandle pyBufferRelease;
 
@@ -213,6 +216,9 @@ public final class CPython {
         pyErrGivenExceptionMatches = fn("PyErr_GivenExceptionMatches", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         pyExceptionSetTraceback = fn("PyException_SetTraceback", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         pyThreadStateSetAsyncExc = fn("PyThreadState_SetAsyncExc", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS));
+        pyThreadGetThreadIdent = fn("PyThread_get_thread_ident", FunctionDescriptor.of(JAVA_LONG));
+        pyNewInterpreterFromConfig = lib.find("Py_NewInterpreterFromConfig")
+                .map(a -> LINKER.downcallHandle(a, FunctionDescriptor.of(PY_STATUS, ADDRESS, ADDRESS))).orElse(null);
         pyObjectGetBuffer = fn("PyObject_GetBuffer", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
         pyBufferRelease = fn("PyBuffer_Release", FunctionDescriptor.ofVoid(ADDRESS));
     }
@@ -300,6 +306,40 @@ public final class CPython {
      */
     public int threadStateSetAsyncExc(long threadId, MemorySegment exception) {
         try { return (int) pyThreadStateSetAsyncExc.invokeExact(threadId, exception); } catch (Throwable t) { throw fatal(t); }
+    }
+
+    /**
+     * {@code Py_NewInterpreterFromConfig} with an isolated configuration: the interpreter's own
+     * GIL and object allocator, no fork, no exec, no daemon threads, and only extension modules
+     * that support multiple interpreters. Called holding the main GIL; returns the new
+     * interpreter's first thread state, current and holding its GIL (the main GIL is released).
+     *
+     * @throws PythonStartupException when this Python has no such function or creation fails
+     */
+    MemorySegment newIsolatedInterpreter() {
+        if (pyNewInterpreterFromConfig == null) throw new PythonStartupException("this Python has no Py_NewInterpreterFromConfig (3.12+)");
+        try (Arena arena = Arena.ofConfined()) {
+            // PyInterpreterConfig (3.12, 3.13): use_main_obmalloc, allow_fork, allow_exec, allow_threads,
+            // allow_daemon_threads, check_multi_interp_extensions, gil (2: PyInterpreterConfig_OWN_GIL).
+            MemorySegment config = arena.allocateFrom(JAVA_INT, 0, 0, 0, 1, 0, 1, 2);
+            MemorySegment out = arena.allocate(ADDRESS);
+            MemorySegment status = (MemorySegment) pyNewInterpreterFromConfig.invokeExact((SegmentAllocator) arena, out, config);
+            if (status.get(JAVA_INT, 0) != 0) {
+                MemorySegment message = status.get(ADDRESS, 16);
+                throw new PythonStartupException("cannot create a sub-interpreter: "
+                        + (message.address() == 0 ? "(no message)" : message.reinterpret(4096).getString(0)));
+            }
+            return out.get(ADDRESS, 0);
+        } catch (PythonStartupException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw fatal(t);
+        }
+    }
+
+    /** The calling thread's id as Python knows it ({@code threading.get_ident()}). */
+    public long threadIdent() {
+        try { return (long) pyThreadGetThreadIdent.invokeExact(); } catch (Throwable t) { throw fatal(t); }
     }
 
     // ---- references and objects -----------------------------------------------------------

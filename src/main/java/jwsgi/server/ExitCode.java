@@ -18,4 +18,12 @@ public enum ExitCode {
     ExitCode(int code) {
         this.code = code;
     }
+
+    /** The exit code with this number; FAILURE for a number jwsgi does not use. */
+    static ExitCode of(int code) {
+        for (ExitCode c : values()) {
+            if (c.code == code) return c;
+        }
+        return FAILURE;
+    }
 }

@@ -1,6 +1,7 @@
 package jwsgi.server;
 
 import java.io.IOException;
+import java.util.Optional;
 
 import jwsgi.config.ConfigException;
 import jwsgi.config.SettingsSources;
@@ -8,8 +9,14 @@ import jwsgi.log.ErrorLog;
 
 import org.slf4j.LoggerFactory;
 
-/** The {@code jwsgi} command. */
+/**
+ * The {@code jwsgi} command: the master, which starts the worker processes, each of which runs
+ * this same command with its {@link WorkerIdentity} in the environment; or, for
+ * {@code --check-config} and {@code --print-config}, a single process that loads the app.
+ */
 public final class Main {
+    private static final String JETTY_REFERENCES_PER_CACHE_LINE = "org.eclipse.jetty.util.referencesPerCacheLine";
+
     private Main() {}
 
     public static void main(String[] args) {
@@ -17,6 +24,13 @@ public final class Main {
     }
 
     static ExitCode run(String[] args) {
+        Optional<WorkerIdentity> identity;
+        try {
+            identity = WorkerIdentity.from(System.getenv());
+        } catch (IllegalArgumentException e) {
+            printUsageError(new ConfigException(e.getMessage()));
+            return ExitCode.USAGE;
+        }
         SettingsSources sources;
         SettingsSources.Resolved early;
         ErrorLog errorLog;
@@ -40,7 +54,17 @@ public final class Main {
             return ExitCode.USAGE;
         }
         try {
-            return new Server(sources, early, errorLog).run();
+            Startup startup = new Startup(sources, early, errorLog);
+            if (identity.isPresent()) {
+                // Jetty's MemoryUtils would otherwise start the platform MBean server (some 500 classes) only
+                // to ask whether object references are compressed, which they are in a worker's heap.
+                if (System.getProperty(JETTY_REFERENCES_PER_CACHE_LINE) == null) System.setProperty(JETTY_REFERENCES_PER_CACHE_LINE, "16");
+                return new Worker(startup, identity.get()).run();
+            }
+            if (early.settings().config().checkConfig() || early.settings().config().printConfig()) {
+                return new Worker(startup, null).run();
+            }
+            return new Master(args, startup).run();
         } catch (RuntimeException | Error e) {
             LoggerFactory.getLogger(Main.class).error("jwsgi internal error; please report it", e);
             return ExitCode.FAILURE;

@@ -60,6 +60,12 @@ final class RequestRunner {
     /** False on an HTTP thread, which must never wait for the network: it does other connections' I/O. */
     private final boolean mayWait;
     private final RequestHooks hooks;
+    /** --max-requests, or null. */
+    private final RequestCounter counter;
+    /** When the current request started, for the watchdog; it also decides who answers a hung request. */
+    final RequestClock clock;
+    /** Python's id of this thread ({@code threading.get_ident()}): where the watchdog raises its exception. */
+    final long pythonThreadId;
     /** Interned keys of the environ values the access log shows. */
     private final MemorySegment[] loggedKeys;
     /** The environ and req of the request just answered, kept for post_request; NULL otherwise. */
@@ -79,24 +85,27 @@ final class RequestRunner {
     private boolean truncated;
 
     /**
-     * Gives the calling platform thread a thread state and its functions.
+     * Makes the functions of the calling platform thread, which owns {@code thread}, a thread
+     * state in the app's interpreter (it releases it in {@link #close}).
      *
-     * @param mayWait           whether this thread may block waiting for the network
-     * @param hooks             pre_request/post_request, or null when the config defines neither
-     * @param loggedEnvironKeys environ keys whose values the access log shows (empty without one)
+     * @param mayWait whether this thread may block waiting for the network
      * @throws PythonShutdownException when the runtime is shutting down
      */
-    RequestRunner(PythonRuntime runtime, WsgiApplication app, boolean mayWait, RequestHooks hooks, List<String> loggedEnvironKeys) {
+    RequestRunner(PythonRuntime runtime, PythonThread thread, WsgiApplication app, boolean mayWait, RunnerOptions options) {
         this.runtime = runtime;
         this.app = app;
         this.mayWait = mayWait;
-        this.hooks = hooks;
+        this.hooks = options.hooks();
+        this.counter = options.counter();
+        this.clock = new RequestClock(options.timed());
+        List<String> loggedEnvironKeys = options.loggedEnvironKeys();
         this.loggedKeys = new MemorySegment[loggedEnvironKeys.size()];
-        this.thread = runtime.attach();
+        this.thread = thread;
         thread.enter();
         try {
             py = thread.interpreter();
             api = py.api();
+            pythonThreadId = api.threadIdent();
             codec = new StringCodec(py);
             environ = new EnvironBuilder(app, codec);
             startResponse = py.function("start_response", this::startResponse);
@@ -140,15 +149,53 @@ final class RequestRunner {
         try {
             begin(ex);
             outcome = call(ex);
+            if (!endTiming()) outcome = DISCARDED;
         } catch (RuntimeException | Error e) {
             LOG.error("jwsgi internal error handling {} {}", ex.method(), ex.rawTarget(), e);
-            outcome = flushed ? new Outcome.Abort(e) : new Outcome.Error(500);
+            outcome = !endTiming() ? DISCARDED : flushed ? new Outcome.Abort(e) : new Outcome.Error(500);
         } finally {
             current = null;
             thread.exit();
         }
         finish(ex, outcome);
         if (!CPython.isNull(postEnviron)) postRequest(ex, outcome);
+        if (counter != null) counter.served();
+    }
+
+    /**
+     * Ends the timed part of a request, with the GIL held: clears the watchdog's exception if it
+     * was raised too late to reach the app. False when the watchdog answered in the runner's place.
+     */
+    private boolean endTiming() {
+        boolean ours = clock.stop();
+        if (clock.takeInterrupted()) api.threadStateSetAsyncExc(pythonThreadId, MemorySegment.NULL);
+        return ours;
+    }
+
+    /**
+     * Watchdog: answers {@code status} in the runner's place when the request that had
+     * {@code state} is still unanswered; the runner will discard its own outcome.
+     */
+    boolean answerInPlace(long state, int status, String message) {
+        Exchange ex = current;
+        if (ex == null || !clock.takeOver(state)) return false;
+        ex.sendError(status, message);
+        return true;
+    }
+
+    /** Watchdog: "METHOD TARGET" of the request being run, or null between requests. */
+    String describeCurrent() {
+        Exchange ex = current;
+        return ex == null ? null : ex.method() + " " + ex.rawTarget();
+    }
+
+    /** The platform thread this runner runs on. */
+    Thread owner() {
+        return thread.owner();
+    }
+
+    WsgiApplication app() {
+        return app;
     }
 
     /**
@@ -166,8 +213,9 @@ final class RequestRunner {
             return;  // the references went with the interpreter
         }
         try {
-            ResponseHead sent = outcome instanceof Outcome.Error ? null : head;
-            String status = outcome instanceof Outcome.Error(int code) ? code + " Internal Server Error"
+            ResponseHead sent = outcome instanceof Outcome.Error || outcome instanceof Outcome.Discarded ? null : head;
+            String status = outcome instanceof Outcome.Error(int code) ? code + " " + reason(code).split(":")[0]
+                    : outcome instanceof Outcome.Discarded ? "504 Gateway Timeout"
                     : head == null ? "500 Internal Server Error" : head.status() + (head.reason().isEmpty() ? "" : " " + head.reason());
             if (!hooks.postRequest(req, env, status, sent, bodyBytes)) {
                 PythonException error = py.fetchError();
@@ -206,6 +254,7 @@ final class RequestRunner {
 
     private void begin(Exchange ex) {
         current = ex;
+        clock.start();
         token++;
         head = null;
         invalidHead = null;
@@ -221,6 +270,14 @@ final class RequestRunner {
         record File(FileChannel channel, long position, long length) implements Outcome {}
         record Error(int status) implements Outcome {}
         record Abort(Throwable cause) implements Outcome {}
+        /** The watchdog answered the request in the runner's place: nothing more to send. */
+        record Discarded() implements Outcome {}
+    }
+
+    private static final Outcome DISCARDED = new Outcome.Discarded();
+
+    private static String reason(int status) {
+        return status == 504 ? "Gateway Timeout: the app ran longer than the server's --timeout" : "Internal Server Error";
     }
 
     private void finish(Exchange ex, Outcome outcome) {
@@ -233,8 +290,9 @@ final class RequestRunner {
                 }
             }
             case Outcome.File f -> ex.sendFile(f.channel(), f.position(), f.length());
-            case Outcome.Error e -> ex.sendError(e.status(), "Internal Server Error");
+            case Outcome.Error e -> ex.sendError(e.status(), reason(e.status()));
             case Outcome.Abort a -> ex.abort(a.cause());
+            case Outcome.Discarded d -> { }
         }
     }
 
@@ -259,7 +317,7 @@ final class RequestRunner {
             }
             return run(ex, env);
         } finally {
-            if (loggedKeys.length > 0) logEnviron(ex, env);
+            if (loggedKeys.length > 0 && clock.claim()) logEnviron(ex, env);
             if (hooks != null && hooks.hasPostRequest()) {
                 postEnviron = env;
                 postReq = req;
@@ -352,6 +410,7 @@ final class RequestRunner {
     /** Stages body bytes, flushing what was staged before so only the last chunk waits for the end. */
     private void send(Exchange ex, MemorySegment data) {
         if (!headersSent) {
+            claimOrStop();
             ex.head(head);
             headersSent = true;
         } else {
@@ -392,7 +451,10 @@ final class RequestRunner {
             if (!flushed) flushQuietly(ex);
             return new Outcome.Abort(new IOException("response shorter than its Content-Length"));
         }
-        if (!headersSent) ex.head(head);
+        if (!headersSent) {
+            claimOrStop();
+            ex.head(head);
+        }
         return new Outcome.Last();
     }
 
@@ -414,6 +476,12 @@ final class RequestRunner {
     }
 
     private Outcome appFailed(Exchange ex, PythonException error) {
+        if (clock.interrupted()) {
+            // The watchdog's RequestTimeout: it already logged the request and its stack.
+            LOG.error("{} {} stopped after --timeout ({}); {}", ex.method(), ex.rawTarget(), error.getMessage(),
+                    flushed ? "its response is cut short" : "answered 504");
+            return flushed ? new Outcome.Abort(error) : new Outcome.Error(504);
+        }
         LOG.error("Error handling request {} {}\n{}", ex.method(), ex.rawTarget(),
                 error.traceback().isEmpty() ? error.getMessage() : error.traceback().stripTrailing());
         return flushed ? new Outcome.Abort(error) : new Outcome.Error(500);
@@ -443,6 +511,7 @@ final class RequestRunner {
      * from Java, without its bytes passing through Python. Returns null to iterate instead.
      */
     private Outcome fileOutcome(Exchange ex, MemorySegment wrapper) {
+        claimOrStop();
         long fd = callLong(wrapper, "filelike", "fileno");
         long position = fd < 0 ? -1 : callLong(wrapper, "filelike", "tell");
         if (position < 0) return null;
@@ -697,6 +766,11 @@ final class RequestRunner {
         } finally {
             api.decRef(type);
         }
+    }
+
+    /** Before the runner first touches the exchange: stops the request when the watchdog answered it already. */
+    private void claimOrStop() {
+        if (!clock.claim()) throw new ClientGone(new IOException("the request ran past --timeout and was answered 504 in its place"));
     }
 
     /** The client went away while the response was being sent. */

@@ -3,7 +3,10 @@ package jwsgi.wsgi;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -15,6 +18,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import jwsgi.python.PythonRuntime;
 import jwsgi.python.PythonShutdownException;
+import jwsgi.python.PythonThread;
 
 /**
  * Runs requests on Python threads: {@code --threads N} requests at once, exactly as gunicorn's
@@ -44,8 +48,9 @@ public final class WorkerPool {
     private final PythonRuntime runtime;
     private final int count;
     private final Mode mode;
-    private final RequestHooks hooks;
-    private final List<String> loggedEnvironKeys;
+    private final RunnerOptions runnerOptions;
+    /** Every runner with its thread state, for the watchdog. */
+    private final List<RequestRunner> runnersAlive = new CopyOnWriteArrayList<>();
     /** Set once by {@link #start}, before any request can arrive. */
     private volatile WsgiApplication app;
     private final ThreadLocal<RequestRunner> runners = new ThreadLocal<>();
@@ -68,13 +73,17 @@ public final class WorkerPool {
      * @param hooks             gunicorn's pre_request/post_request, or null when there are none
      * @param loggedEnvironKeys the environ keys whose final values the access log shows, passed
      *                          to {@link Exchange#loggedEnviron} in this order; empty for none
+     * @param timed             whether a {@link Watchdog} watches the requests ({@code --timeout})
+     * @param counter           counts answered requests for {@code --max-requests}, or null
+     * @param interpreters      sub-interpreters to run requests in, each with {@code count} threads
+     *                          (see {@link #startInterpreters}); 0 for the main interpreter
      */
-    public WorkerPool(PythonRuntime runtime, int count, RequestHooks hooks, List<String> loggedEnvironKeys) {
+    public WorkerPool(PythonRuntime runtime, int count, RequestHooks hooks, List<String> loggedEnvironKeys, boolean timed,
+                      RequestCounter counter, int interpreters) {
         this.runtime = runtime;
         this.count = count;
-        this.hooks = hooks;
-        this.loggedEnvironKeys = List.copyOf(loggedEnvironKeys);
-        this.mode = count == 1 ? Mode.INLINE : Mode.THREADS;
+        this.runnerOptions = new RunnerOptions(hooks, List.copyOf(loggedEnvironKeys), timed, counter);
+        this.mode = count == 1 && interpreters == 0 ? Mode.INLINE : Mode.THREADS;
         this.blockingThreads = mode == Mode.INLINE ? Executors.newSingleThreadExecutor(pythonThreads("py-blocking-", true)) : null;
     }
 
@@ -95,6 +104,93 @@ public final class WorkerPool {
                 Thread.currentThread().interrupt();
             }
         }
+    }
+
+    /**
+     * Creates {@code interpreters} sub-interpreters with their own GIL, each importing the app
+     * itself on its first thread, and starts {@code count} threads in each, which take requests
+     * from one queue: the pool runs up to {@code interpreters} requests in parallel on as many
+     * cores. Waits until every thread is ready.
+     *
+     * @return the app as the first interpreter imported it
+     * @throws AppLoadException when the app cannot be imported in a sub-interpreter (an extension
+     *         module that refuses them, a failing import)
+     */
+    public WsgiApplication startInterpreters(int interpreters, WsgiApplication.Spec spec, WsgiApplication.Facts facts) {
+        CountDownLatch ready = new CountDownLatch(interpreters * count);
+        List<CompletableFuture<WsgiApplication>> loaded = new ArrayList<>();
+        for (int i = 1; i <= interpreters; i++) {
+            CompletableFuture<WsgiApplication> app = new CompletableFuture<>();
+            loaded.add(app);
+            for (int j = 1; j <= count; j++) {
+                boolean first = j == 1;
+                Thread t = PythonRuntime.newThread("py-interp-" + i + "-" + j, () -> {
+                    RequestRunner runner = first ? createInterpreter(app, spec, facts) : joinInterpreter(app);
+                    if (runner == null) {
+                        ready.countDown();
+                        return;
+                    }
+                    try {
+                        serve(ready, runner);
+                    } finally {
+                        runnersAlive.remove(runner);
+                        runner.close();
+                    }
+                });
+                threads.add(t);
+                t.start();
+            }
+        }
+        for (CompletableFuture<WsgiApplication> app : loaded) {
+            try {
+                app.join();
+            } catch (CompletionException e) {
+                if (e.getCause() instanceof RuntimeException r) throw r;
+                throw e;
+            }
+        }
+        try {
+            ready.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return loaded.get(0).join();
+    }
+
+    /** On an interpreter's first thread: the interpreter, its app, and this thread's runner; null when it failed. */
+    private RequestRunner createInterpreter(CompletableFuture<WsgiApplication> app, WsgiApplication.Spec spec, WsgiApplication.Facts facts) {
+        PythonThread thread;
+        try {
+            thread = runtime.newInterpreter();
+        } catch (RuntimeException e) {
+            app.completeExceptionally(e);
+            return null;
+        }
+        WsgiApplication loaded;
+        try {
+            loaded = WsgiApplication.loadHere(thread, spec, facts);
+        } catch (RuntimeException e) {
+            app.completeExceptionally(e);
+            runtime.detach(thread);
+            return null;
+        }
+        RequestRunner runner = new RequestRunner(runtime, thread, loaded, true, runnerOptions);
+        runnersAlive.add(runner);
+        app.complete(loaded);
+        return runner;
+    }
+
+    /** On an interpreter's other threads: a thread state and a runner once the app is imported there; null when it was not. */
+    private RequestRunner joinInterpreter(CompletableFuture<WsgiApplication> app) {
+        WsgiApplication loaded;
+        try {
+            loaded = app.join();
+        } catch (CompletionException e) {
+            return null;
+        }
+        RequestRunner runner = new RequestRunner(runtime, runtime.attach(loaded.interpreter()), loaded, true, runnerOptions);
+        runnersAlive.add(runner);
+        return runner;
     }
 
     public Mode mode() {
@@ -163,17 +259,21 @@ public final class WorkerPool {
         RequestRunner runner = runners.get();
         if (runner == null) {
             try {
-                runner = new RequestRunner(runtime, app, mayWait, hooks, loggedEnvironKeys);
+                runner = new RequestRunner(runtime, runtime.attach(app.interpreter()), app, mayWait, runnerOptions);
             } catch (PythonShutdownException e) {
                 return null;
             }
             runners.set(runner);
+            runnersAlive.add(runner);
         }
         return runner;
     }
 
     private void serve(CountDownLatch ready) {
-        RequestRunner runner = runner(true);
+        serve(ready, runner(true));
+    }
+
+    private void serve(CountDownLatch ready, RequestRunner runner) {
         ready.countDown();
         while (true) {
             Exchange next;
@@ -185,6 +285,11 @@ public final class WorkerPool {
             backlog.decrementAndGet();
             run(runner, next);
         }
+    }
+
+    /** The runners that exist now, each on its own thread: what the watchdog checks. */
+    List<RequestRunner> runners() {
+        return runnersAlive;
     }
 
     /** Requests waiting for a Python thread. */
@@ -210,6 +315,7 @@ public final class WorkerPool {
                 RequestRunner runner = runners.get();
                 if (runner != null) {
                     runners.remove();
+                    runnersAlive.remove(runner);
                     runner.close();
                 }
             }

@@ -9,6 +9,7 @@ import jwsgi.python.CPython;
 import jwsgi.python.Interpreter;
 import jwsgi.python.PythonException;
 import jwsgi.python.PythonRuntime;
+import jwsgi.python.PythonThread;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,11 +40,14 @@ public final class WsgiApplication {
     final MemorySegment bytesIO;
     final MemorySegment streamedInput;
     final MemorySegment fileWrapper;
+    /** The exception the watchdog raises in a request past --timeout, and the function that formats a thread's stack. */
+    final MemorySegment requestTimeout;
+    final MemorySegment threadStack;
     final Keys keys;
     private final Map<String, MemorySegment> headerKeys = new ConcurrentHashMap<>();
 
-    private WsgiApplication(Interpreter interpreter, MemorySegment callable, MemorySegment template,
-                            MemorySegment bytesIO, MemorySegment streamedInput, MemorySegment fileWrapper, Keys keys) {
+    private WsgiApplication(Interpreter interpreter, MemorySegment callable, MemorySegment template, MemorySegment bytesIO,
+                            MemorySegment streamedInput, MemorySegment fileWrapper, MemorySegment glue, Keys keys) {
         this.interpreter = interpreter;
         this.api = interpreter.api();
         this.callable = callable;
@@ -51,6 +55,8 @@ public final class WsgiApplication {
         this.bytesIO = bytesIO;
         this.streamedInput = streamedInput;
         this.fileWrapper = fileWrapper;
+        this.requestTimeout = interpreter.checked(interpreter.getAttr(glue, "RequestTimeout"));
+        this.threadStack = interpreter.checked(interpreter.getAttr(glue, "thread_stack"));
         this.keys = keys;
     }
 
@@ -61,28 +67,45 @@ public final class WsgiApplication {
      * @throws AppLoadException when the app cannot be imported or is not a WSGI callable
      */
     public static WsgiApplication load(PythonRuntime runtime, Spec spec, Facts facts) {
-        return runtime.onMainThread(py -> {
-            CPython api = py.api();
-            MemorySegment glue = py.loadBundledModule("_jwsgi");
+        return runtime.onMainThread(py -> loadIn(py, spec, facts));
+    }
+
+    /**
+     * The same, in the interpreter of {@code thread}, on the calling thread (which owns it): how
+     * each sub-interpreter imports its own app.
+     *
+     * @throws AppLoadException when the app cannot be imported or is not a WSGI callable
+     */
+    public static WsgiApplication loadHere(PythonThread thread, Spec spec, Facts facts) {
+        thread.enter();
+        try {
+            return loadIn(thread.interpreter(), spec, facts);
+        } finally {
+            thread.exit();
+        }
+    }
+
+    private static WsgiApplication loadIn(Interpreter py, Spec spec, Facts facts) {
+        CPython api = py.api();
+        MemorySegment glue = py.loadBundledModule("_jwsgi");
+        try {
+            prepare(py, glue, spec);
+            MemorySegment callable = loadCallable(py, glue, spec.app());
+            MemorySegment io = py.checked(py.importModule("io"));
+            MemorySegment bytesIO;
             try {
-                prepare(py, glue, spec);
-                MemorySegment callable = loadCallable(py, glue, spec.app());
-                MemorySegment io = py.checked(py.importModule("io"));
-                MemorySegment bytesIO;
-                try {
-                    bytesIO = py.checked(py.getAttr(io, "BytesIO"));
-                } finally {
-                    api.decRef(io);
-                }
-                MemorySegment streamedInput = py.checked(py.getAttr(glue, "streamed_input"));
-                MemorySegment fileWrapper = py.checked(py.getAttr(glue, "FileWrapper"));
-                Keys keys = new Keys(py);
-                MemorySegment template = buildTemplate(py, glue, keys, fileWrapper, facts);
-                return new WsgiApplication(py, callable, template, bytesIO, streamedInput, fileWrapper, keys);
+                bytesIO = py.checked(py.getAttr(io, "BytesIO"));
             } finally {
-                api.decRef(glue);
+                api.decRef(io);
             }
-        });
+            MemorySegment streamedInput = py.checked(py.getAttr(glue, "streamed_input"));
+            MemorySegment fileWrapper = py.checked(py.getAttr(glue, "FileWrapper"));
+            Keys keys = new Keys(py);
+            MemorySegment template = buildTemplate(py, glue, keys, fileWrapper, facts);
+            return new WsgiApplication(py, callable, template, bytesIO, streamedInput, fileWrapper, glue, keys);
+        } finally {
+            api.decRef(glue);
+        }
     }
 
     private static void prepare(Interpreter py, MemorySegment glue, Spec spec) {

@@ -91,6 +91,8 @@ public final class ServerProcess implements AutoCloseable {
         pb.environment().remove(jwsgi.config.SettingsSources.ENV_ARGS);
         pb.environment().remove(jwsgi.config.SettingsSources.GUNICORN_ENV_ARGS);
         pb.environment().remove("PORT");
+        // Workers start faster with C1 only, like the master the tests start.
+        pb.environment().put("JWSGI_WORKER_JAVA_OPTS", "-XX:TieredStopAtLevel=1");
         // This JVM's virtualenv is not the server's: only a VIRTUAL_ENV in env is passed on.
         pb.environment().remove("VIRTUAL_ENV");
         pb.environment().putAll(env);
@@ -198,8 +200,33 @@ public final class ServerProcess implements AutoCloseable {
         return scheme + "://" + host + ":" + port;
     }
 
+    /** The master's pid: signals go there. */
     public long pid() {
         return process.pid();
+    }
+
+    /** The pids of the master's worker processes now, oldest first. */
+    public List<Long> workerPids() {
+        return process.toHandle().children().sorted(java.util.Comparator.comparing(
+                h -> h.info().startInstant().orElse(java.time.Instant.MAX))).map(ProcessHandle::pid).toList();
+    }
+
+    /** Waits until the master has exactly {@code n} workers, none of them in {@code gone}; returns their pids. */
+    public List<Long> awaitWorkers(int n, java.util.Collection<Long> gone, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            List<Long> now = workerPids();
+            if (now.size() == n && now.stream().noneMatch(gone::contains)) return now;
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("expected " + n + " workers other than " + gone + ", found " + now + ":\n" + output());
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
     }
 
     /** Everything the server wrote to stdout and stderr so far. */

@@ -1,0 +1,48 @@
+package jwsgi.server;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * One line a worker writes to the master on its pipe: a verb, then optional details.
+ *
+ * <ul>
+ *   <li>{@code beat}: the worker is alive (every second, from a thread of its own);</li>
+ *   <li>{@code ready}: the app is imported and the worker accepts requests;</li>
+ *   <li>{@code retire REASON}: the worker wants to be replaced (it served --max-requests, a
+ *       request hung, a source file changed); it keeps serving until the master stops it,
+ *       once a replacement is ready;</li>
+ *   <li>{@code boot-error CODE}: the worker cannot start (the app does not import, bad
+ *       settings) and exits with CODE: starting another would fail the same way.</li>
+ * </ul>
+ */
+record ControlMessage(Verb verb, String detail) {
+    enum Verb { BEAT, READY, RETIRE, BOOT_ERROR }
+
+    static final ControlMessage BEAT = new ControlMessage(Verb.BEAT, "");
+    static final ControlMessage READY = new ControlMessage(Verb.READY, "");
+
+    static ControlMessage retire(String reason) {
+        return new ControlMessage(Verb.RETIRE, reason);
+    }
+
+    static ControlMessage bootError(int code) {
+        return new ControlMessage(Verb.BOOT_ERROR, Integer.toString(code));
+    }
+
+    byte[] encode() {
+        String verb = verb().name().toLowerCase().replace('_', '-');
+        String line = detail.isEmpty() ? verb : verb + " " + detail.replace('\n', ' ');
+        return (line + "\n").getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Parses one line; null for a line that is not a message (ignored, for forward compatibility). */
+    static ControlMessage parse(String line) {
+        int space = line.indexOf(' ');
+        String verb = space < 0 ? line : line.substring(0, space);
+        String detail = space < 0 ? "" : line.substring(space + 1);
+        for (Verb v : Verb.values()) {
+            if (v.name().toLowerCase().replace('_', '-').equals(verb)) return new ControlMessage(v, detail);
+        }
+        return null;
+    }
+}

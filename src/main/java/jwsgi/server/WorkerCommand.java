@@ -1,0 +1,94 @@
+package jwsgi.server;
+
+import java.io.File;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The command line and environment of a worker process: this JVM's java, with a worker's JVM
+ * options (jwsgi's defaults, then {@code JWSGI_JAVA_OPTS}, which also reach the master through
+ * the {@code jwsgi} launcher, then {@code JWSGI_WORKER_JAVA_OPTS}: the last one given wins),
+ * this class path, {@link Main} and the master's own arguments: each worker reads the same
+ * settings the master read. The master's own JVM options are not passed on: a master needs far
+ * less than a worker.
+ */
+final class WorkerCommand {
+    /** JVM options for every jwsgi JVM (the launcher gives them to the master). */
+    static final String ENV_JAVA_OPTS = "JWSGI_JAVA_OPTS";
+    /** JVM options for the workers only, e.g. "-Xmx512m". */
+    static final String ENV_WORKER_JAVA_OPTS = "JWSGI_WORKER_JAVA_OPTS";
+
+    /**
+     * A worker's JVM: measured in bench/workers.py (RSS, start time, throughput), each with a reason.
+     * <ul>
+     *   <li>the serial collector: the heap is small and a worker has a few Java threads, so the
+     *       parallel collectors only add threads and footprint;</li>
+     *   <li>a small young generation: sized from the machine's memory, it grows to a hundred MB
+     *       of touched pages per worker (a worker measured 210 MB RSS against 112 MB with 8 MB);
+     *       what a request leaves behind dies young, so collections stay short;</li>
+     *   <li>the JDK's class-data archive mapped where it was built rather than at a random
+     *       address: relocating it writes to most of its pages, about 8 MB more private memory
+     *       per JVM, while unmodified pages are shared by every worker;</li>
+     *   <li>a crash report (a C extension's SIGSEGV) where the master looks for it.</li>
+     * </ul>
+     */
+    static List<String> jvmDefaults() {
+        return List.of(
+                "--enable-native-access=ALL-UNNAMED",
+                "-XX:+UseSerialGC", "-Xms16m", "-Xmn8m",
+                "-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0",
+                "-XX:ErrorFile=" + crashReport("%p"));
+    }
+
+    /** Where a worker JVM writes its crash report: the temp directory, named by its pid ({@code %p} for the JVM to fill in). */
+    static Path crashReport(String pid) {
+        return Path.of(System.getProperty("java.io.tmpdir"), "jwsgi-worker-hs_err_pid" + pid + ".log");
+    }
+
+    private final List<String> argv;
+    private final Map<String, String> environment;
+
+    private WorkerCommand(List<String> argv, Map<String, String> environment) {
+        this.argv = argv;
+        this.environment = environment;
+    }
+
+    /** The command for the workers of this master, started with {@code args}. */
+    static WorkerCommand of(String[] args, Map<String, String> env) {
+        List<String> argv = new ArrayList<>();
+        argv.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        argv.addAll(jvmDefaults());
+        for (String name : List.of(ENV_JAVA_OPTS, ENV_WORKER_JAVA_OPTS)) {
+            String options = env.get(name);
+            if (options != null && !options.isBlank()) argv.addAll(List.of(options.strip().split("\\s+")));
+        }
+        argv.add("-cp");
+        argv.add(absoluteClassPath());
+        argv.add(Main.class.getName());
+        argv.addAll(List.of(args));
+        return new WorkerCommand(List.copyOf(argv), Map.copyOf(env));
+    }
+
+    /** The class path with every entry absolute, so it holds whatever directory a worker starts in. */
+    private static String absoluteClassPath() {
+        List<String> entries = new ArrayList<>();
+        for (String e : System.getProperty("java.class.path").split(File.pathSeparator)) {
+            if (!e.isEmpty()) entries.add(Path.of(e).toAbsolutePath().normalize().toString());
+        }
+        return String.join(File.pathSeparator, entries);
+    }
+
+    List<String> argv() {
+        return argv;
+    }
+
+    /** The environment of the worker with {@code identity}. */
+    Map<String, String> environment(WorkerIdentity identity) {
+        Map<String, String> env = new LinkedHashMap<>(environment);
+        env.put(WorkerIdentity.ENV, identity.encode());
+        return env;
+    }
+}

@@ -1,0 +1,62 @@
+package jwsgi.server;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * What the master tells a worker process it spawns, through one environment variable: the
+ * worker's age (gunicorn's {@code worker.age}: 1 for the first worker, counting up), which
+ * {@code --bind} is the listener it inherits as standard input, and the actual port of every
+ * bind (a bind to port 0 got its port in the master). Descriptor 3 is the pipe to the master.
+ *
+ * @param age        the worker's number
+ * @param sharedBind the index of the bind whose listener is the worker's standard input
+ * @param ports      the actual port of each bind, in order (0 for a Unix socket)
+ */
+record WorkerIdentity(int age, int sharedBind, List<Integer> ports) {
+    /** Internal: a user who sets it starts a worker without a master, which refuses to run. */
+    static final String ENV = "_JWSGI_WORKER";
+    /** The listener shared by all workers: standard input, where {@link System#inheritedChannel()} looks. */
+    static final int LISTENER_FD = 0;
+    /** The worker's end of the pipe to the master. */
+    static final int CONTROL_FD = 3;
+
+    String encode() {
+        StringBuilder p = new StringBuilder();
+        for (int port : ports) p.append(p.isEmpty() ? "" : ",").append(port);
+        return "age=" + age + ";shared=" + sharedBind + ";ports=" + p;
+    }
+
+    /**
+     * The identity in {@code env}, if this process is a worker.
+     *
+     * @throws IllegalArgumentException when the variable is set but malformed
+     */
+    static Optional<WorkerIdentity> from(Map<String, String> env) {
+        String value = env.get(ENV);
+        if (value == null) return Optional.empty();
+        try {
+            int age = -1;
+            int shared = -1;
+            List<Integer> ports = new ArrayList<>();
+            for (String part : value.split(";")) {
+                String[] kv = part.split("=", 2);
+                switch (kv[0]) {
+                    case "age" -> age = Integer.parseInt(kv[1]);
+                    case "shared" -> shared = Integer.parseInt(kv[1]);
+                    case "ports" -> {
+                        for (String p : kv[1].split(",")) if (!p.isEmpty()) ports.add(Integer.parseInt(p));
+                    }
+                    default -> throw new IllegalArgumentException(part);
+                }
+            }
+            if (age < 1 || shared < 0 || shared >= ports.size()) throw new IllegalArgumentException(value);
+            return Optional.of(new WorkerIdentity(age, shared, List.copyOf(ports)));
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(ENV + "=" + value + " is not a jwsgi worker identity; it is set by jwsgi's master "
+                    + "for the worker processes it starts, so unset it", e);
+        }
+    }
+}

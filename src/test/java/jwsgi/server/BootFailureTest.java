@@ -1,0 +1,78 @@
+package jwsgi.server;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import jwsgi.testing.Http;
+import jwsgi.testing.ServerProcess;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Workers that cannot start: the master stops with the app's traceback rather than loop when the
+ * app cannot be imported; retries with backoff, then gives up, when the worker crashes at boot;
+ * and on a reload whose new code does not import, keeps the old workers serving.
+ */
+class BootFailureTest {
+
+    @Test
+    void anAppThatCannotBeImportedStopsTheMasterWithItsTraceback() {
+        ServerProcess p = ServerProcess.launch(WorkersTest.args("lifecycle", "-w", "2"), Map.of("LIFECYCLE_IMPORT", "raise"));
+        assertEquals(4, p.waitFor(Duration.ofSeconds(60)), p.output());
+        String out = p.output();
+        assertTrue(out.contains("RuntimeError: lifecycle app refuses to import (LIFECYCLE_IMPORT=raise)"), out);
+        assertTrue(out.contains("Worker failed to boot; stopping"), out);
+        assertFalse(out.contains("Listening at"), "nothing was served:\n" + out);
+        assertEquals(1, WorkersTest.count(out, "Traceback (most recent call last)"), "one traceback, not one per attempt:\n" + out);
+    }
+
+    @Test
+    void aWorkerThatCrashesAtBootIsRetriedWithBackoffThenTheMasterGivesUp() throws Exception {
+        ServerProcess p = ServerProcess.launch(WorkersTest.args("lifecycle"), Map.of("LIFECYCLE_IMPORT", "segv"));
+        try {
+            assertEquals(3, p.waitFor(Duration.ofSeconds(90)), p.output());
+            String out = p.output();
+            assertTrue(out.contains("could not boot (1 in a row); next worker in 0.5 s"), out);
+            assertTrue(out.contains("could not boot (2 in a row); next worker in 1.0 s"), out);
+            assertTrue(out.contains("Workers keep dying at boot (3 attempts); stopping"), out);
+            assertEquals(3, WorkersTest.count(out, "was killed by SIGABRT"), out);
+        } finally {
+            for (String line : p.output().lines().filter(l -> l.contains("crash report /")).toList()) {
+                Files.deleteIfExists(Path.of(line.substring(line.indexOf("crash report ") + 13).strip()));
+            }
+        }
+    }
+
+    @Test
+    void aReloadWhoseCodeDoesNotImportKeepsTheOldWorkersServing(@TempDir Path dir) throws Exception {
+        Path app = Files.writeString(dir.resolve("editable.py"), version("one"));
+        try (ServerProcess s = ServerProcess.startRaw(List.of("--python", jwsgi.testing.Pythons.DEBIAN.toString(), "--chdir",
+                dir.toString(), "-b", "127.0.0.1:0", "-w", "1", "editable"), Map.of())) {
+            List<Long> first = s.awaitWorkers(1, List.of(), Duration.ofSeconds(30));
+            assertEquals("one", Http.get(s.url() + "/").body());
+            Files.writeString(app, "this is not Python\n");
+            s.signal("HUP");
+            assertTrue(s.awaitOutput("could not boot (1 in a row); the running workers go on serving", Duration.ofSeconds(60)), s.output());
+            assertEquals("one", Http.get(s.url() + "/").body(), "the old worker serves on");
+            assertTrue(s.workerPids().contains(first.get(0)), s.workerPids().toString());
+            Files.writeString(app, version("two"));
+            s.awaitWorkers(1, first, Duration.ofSeconds(60));
+            assertEquals("two", Http.get(s.url() + "/").body(), "the next attempt imports the fixed code");
+            assertTrue(s.output().contains("SyntaxError"), s.output());
+        }
+    }
+
+    private static String version(String body) {
+        return "def application(environ, start_response):\n"
+                + "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+                + "    return [b'" + body + "']\n";
+    }
+}

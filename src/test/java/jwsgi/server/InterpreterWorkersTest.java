@@ -1,0 +1,98 @@
+package jwsgi.server;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import jwsgi.testing.Http;
+import jwsgi.testing.LoadLoop;
+import jwsgi.testing.Pythons;
+import jwsgi.testing.ServerProcess;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * {@code -k interpreter}: sub-interpreters with their own GIL in one worker process (Python
+ * 3.13+). Each imports the app itself (Debian's pure-Python Flask, put on 3.13's path by
+ * symlinks); an app whose extension module refuses sub-interpreters is refused at start with
+ * a message naming it; older Pythons are refused.
+ */
+class InterpreterWorkersTest {
+    private static final Path PY313 = Path.of(System.getProperty("user.home"), ".pyenv", "versions", "3.13.0", "bin", "python3");
+    private static final List<String> FLASK = List.of("flask", "jinja2", "werkzeug", "markupsafe", "itsdangerous", "click", "blinker");
+
+    private static List<String> args(Path python, String... more) {
+        List<String> all = new java.util.ArrayList<>(List.of("--python", python.toString(), "--chdir", ServerProcess.APPS.toString(),
+                "-b", "127.0.0.1:0", "-k", "interpreter"));
+        all.addAll(List.of(more));
+        return all;
+    }
+
+    /** Debian's pure-Python Flask and its dependencies, for 3.13: symlinks to just those packages. */
+    private static Path flaskFor313(Path dir) throws IOException {
+        for (String p : FLASK) Files.createSymbolicLink(dir.resolve(p), Path.of("/usr/lib/python3/dist-packages", p));
+        return dir;
+    }
+
+    @Test
+    void twoInterpretersServeInOneProcessEachWithTheAppImported(@TempDir Path dir) throws Exception {
+        assumeTrue(Files.isExecutable(PY313), "needs pyenv's Python 3.13.0");
+        try (ServerProcess s = ServerProcess.startRaw(args(PY313, "-w", "2", "--pythonpath", flaskFor313(dir).toString(),
+                "lifecycle"), Map.of())) {
+            List<Long> workers = s.awaitWorkers(1, List.of(), Duration.ofSeconds(30));
+            Set<String> interpreters;
+            try (LoadLoop load = LoadLoop.start(s, "/loop?s=0.02", 4)) {
+                assertTrue(load.awaitAnswered(100, Duration.ofSeconds(30)), load.toString());
+                load.close();
+                assertEquals(Map.of(), load.failures(), load.toString());
+                assertEquals(Set.of(workers.get(0)), load.bodies().stream().map(b -> Http.json(b).get("pid").asLong())
+                        .collect(Collectors.toSet()), "one worker process");
+                interpreters = load.bodies().stream().map(b -> Http.json(b).get("interpreter").asText()).collect(Collectors.toSet());
+            }
+            assertEquals(2, interpreters.size(), "two sub-interpreters answered: " + interpreters);
+            assertTrue(s.output().contains("Using worker: interpreter (1 process x 2 sub-interpreters x 1 Python thread)"), s.output());
+            // Flask imports and runs in a sub-interpreter too.
+            try (ServerProcess flask = ServerProcess.startRaw(args(PY313, "-w", "2", "--pythonpath", dir.toString(),
+                    "flaskapp:create_app()"), Map.of())) {
+                var r = Http.get(flask.url() + "/?name=interpreters");
+                assertEquals(200, r.statusCode(), r.body() + flask.output());
+                assertTrue(r.body().contains("<h1>Hello, interpreters!</h1>"), r.body());
+            }
+        }
+    }
+
+    @Test
+    void anExtensionModuleThatRefusesSubInterpretersIsNamedAtStart(@TempDir Path dir) throws Exception {
+        assumeTrue(Files.isExecutable(PY313), "needs pyenv's Python 3.13.0");
+        Files.writeString(dir.resolve("single_phase.py"), """
+                import _testsinglephase
+
+                def application(environ, start_response):
+                    start_response("200 OK", [])
+                    return [b""]
+                """);
+        ServerProcess p = ServerProcess.launch(List.of("--python", PY313.toString(), "--chdir", dir.toString(), "-b", "127.0.0.1:0",
+                "-k", "interpreter", "-w", "2", "single_phase"), Map.of());
+        assertEquals(4, p.waitFor(Duration.ofSeconds(60)), p.output());
+        String out = p.output();
+        assertTrue(out.contains("module _testsinglephase does not support loading in subinterpreters"), out);
+        assertTrue(out.contains("run the app with process workers (-k sync)"), out);
+    }
+
+    @Test
+    void pythonsBefore313AreRefused() {
+        ServerProcess p = ServerProcess.launch(args(Pythons.DEBIAN, "-w", "2", "lifecycle"), Map.of());
+        assertEquals(2, p.waitFor(Duration.ofSeconds(60)), p.output());
+        assertTrue(p.output().contains("Cannot run interpreter workers: they need Python 3.13 or later, and this is 3.11"), p.output());
+    }
+}

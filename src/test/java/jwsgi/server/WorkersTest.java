@@ -1,0 +1,178 @@
+package jwsgi.server;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import jwsgi.testing.Http;
+import jwsgi.testing.LoadLoop;
+import jwsgi.testing.Pythons;
+import jwsgi.testing.RawHttp;
+import jwsgi.testing.ServerProcess;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Worker processes under a master, with real signals and crashes (the lifecycle app): a worker
+ * killed with -9 or crashed by a C-level fault comes back while the others serve; SIGTTIN and
+ * SIGTTOU change their number. One server for those; the tests leave it with two workers.
+ */
+class WorkersTest {
+    private static final Duration REPLACED = Duration.ofSeconds(60);
+    private static ServerProcess server;
+
+    @BeforeAll
+    static void start() {
+        server = ServerProcess.start("lifecycle", "-w", "2", "--graceful-timeout", "2");
+        server.awaitWorkers(2, List.of(), REPLACED);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (server != null) server.close();
+    }
+
+    private static long pidOfAnswer(String path) {
+        return Http.getJson(server.url() + path).get("pid").asLong();
+    }
+
+    @Test
+    void aWorkerKilledWithSigkillUnderLoadComesBackWhileTheOtherServes() throws Exception {
+        List<Long> before = server.awaitWorkers(2, List.of(), REPLACED);
+        long victim = before.get(0);
+        try (LoadLoop load = LoadLoop.start(server, "/pid", 4)) {
+            assertTrue(load.awaitAnswered(50, Duration.ofSeconds(30)), load.toString());
+            ProcessHandle.of(victim).ifPresent(ProcessHandle::destroyForcibly);
+            int answeredAtKill = load.answered();
+            List<Long> after = server.awaitWorkers(2, List.of(victim), REPLACED);
+            assertTrue(after.contains(before.get(1)), "the other worker was left alone: " + before + " -> " + after);
+            assertTrue(load.awaitAnswered(answeredAtKill + 100, Duration.ofSeconds(30)), "requests go on being answered: " + load);
+            load.close();
+            // Only requests the killed worker had taken can fail: a few, not the traffic.
+            int failed = load.failures().values().stream().mapToInt(Integer::intValue).sum();
+            assertTrue(failed <= 8, "failures: " + load);
+        }
+        assertTrue(server.awaitOutput("(pid " + victim + ") was killed by SIGKILL", Duration.ofSeconds(5)), server.output());
+    }
+
+    @Test
+    void aSegfaultInNativeCodeFailsOnlyThatRequest() throws Exception {
+        List<Long> before = server.awaitWorkers(2, List.of(), REPLACED);
+        try (RawHttp crash = RawHttp.to(server)) {
+            crash.send("GET /segv HTTP/1.1\r\nHost: h\r\n\r\n");
+            assertThrowsOrClosed(crash);
+        }
+        List<Long> after = server.awaitWorkers(2, List.of(), REPLACED);
+        long crashed = before.stream().filter(p -> !after.contains(p)).findFirst().orElseThrow(
+                () -> new AssertionError("no worker was replaced: " + before + " -> " + after));
+        for (int i = 0; i < 10; i++) assertEquals(200, Http.get(server.url() + "/pid").statusCode());
+        assertTrue(server.awaitOutput("(pid " + crashed + ") was killed by SIGABRT", Duration.ofSeconds(5)), server.output());
+        String log = server.output();
+        Path report = WorkerCommand.crashReport(Long.toString(crashed));
+        try {
+            assertTrue(log.contains("crash report " + report), log);
+            assertTrue(log.contains("SIGSEGV (0xb)"), "the signal from the JVM's crash report:\n" + log);
+        } finally {
+            Files.deleteIfExists(report);
+        }
+    }
+
+    private static void assertThrowsOrClosed(RawHttp connection) {
+        try {
+            RawHttp.Response r = connection.read();
+            throw new AssertionError("the crashing request was answered: " + r.statusLine());
+        } catch (IOException expected) {
+            // the worker died with the request: its connection ended without an answer
+        }
+    }
+
+    @Test
+    void ttinAddsAWorkerAndTtouRemovesTheOldest() {
+        List<Long> two = server.awaitWorkers(2, List.of(), REPLACED);
+        server.signal("TTIN");
+        List<Long> three = server.awaitWorkers(3, List.of(), REPLACED);
+        assertTrue(three.containsAll(two), three.toString());
+        server.signal("TTOU");
+        List<Long> back = server.awaitWorkers(2, List.of(two.get(0)), REPLACED);
+        assertFalse(back.contains(two.get(0)), "the oldest worker goes: " + two + " -> " + back);
+        assertTrue(server.awaitOutput("Now running 3 workers", Duration.ofSeconds(5)), server.output());
+        assertTrue(server.awaitOutput("Now running 2 workers", Duration.ofSeconds(5)), server.output());
+    }
+
+    /** SIGHUP under continuous load: new workers with the new code take over and not one request fails. */
+    @Test
+    void reloadUnderLoadFailsNoRequestAndServesTheNewCode(@TempDir Path dir) throws Exception {
+        Path code = Files.writeString(dir.resolve("code.txt"), "v1\n");
+        try (ServerProcess s = ServerProcess.startRaw(args("lifecycle", "-w", "2", "--graceful-timeout", "5"),
+                Map.of("LIFECYCLE_CODE", code.toString()))) {
+            List<Long> old = s.awaitWorkers(2, List.of(), REPLACED);
+            try (LoadLoop load = LoadLoop.start(s, "/pid", 6)) {
+                assertTrue(load.awaitAnswered(100, Duration.ofSeconds(30)), load.toString());
+                Files.writeString(code, "v2\n");
+                s.signal("HUP");
+                s.awaitWorkers(2, old, REPLACED);
+                int atReload = load.answered();
+                assertTrue(load.awaitAnswered(atReload + 200, Duration.ofSeconds(30)), load.toString());
+                load.close();
+                assertEquals(Map.of(), load.failures(), "no request failed during the reload: " + load);
+            }
+            for (int i = 0; i < 5; i++) {
+                JsonNode answer = Http.getJson(s.url() + "/pid");
+                assertEquals("v2", answer.get("code").asText(), "the new code is served: " + answer);
+            }
+            assertTrue(s.output().contains("Handling signal: hup"), s.output());
+        }
+    }
+
+    /** --max-requests: each worker is replaced after its requests, under load, without a failed request. */
+    @Test
+    void maxRequestsRecyclesWorkersWithoutAFailedRequest() throws Exception {
+        try (ServerProcess s = ServerProcess.start("lifecycle", "-w", "2", "--max-requests", "60", "--max-requests-jitter", "10",
+                "--graceful-timeout", "5")) {
+            List<Long> first = s.awaitWorkers(2, List.of(), REPLACED);
+            try (LoadLoop load = LoadLoop.start(s, "/pid", 4)) {
+                s.awaitWorkers(2, first, REPLACED);
+                assertTrue(load.awaitAnswered(load.answered() + 50, Duration.ofSeconds(30)), load.toString());
+                load.close();
+                assertEquals(Map.of(), load.failures(), "no request failed while workers were replaced: " + load);
+                long pids = load.bodies().stream().map(b -> Http.json(b).get("pid").asLong()).distinct().count();
+                assertTrue(pids >= 3, "answers came from the first workers and their replacements: " + pids);
+            }
+            assertTrue(s.output().contains("it has served --max-requests"), s.output());
+        }
+    }
+
+    static int count(String text, String part) {
+        int n = 0;
+        for (int i = text.indexOf(part); i >= 0; i = text.indexOf(part, i + part.length())) n++;
+        return n;
+    }
+
+    static List<String> args(String... more) {
+        List<String> all = new ArrayList<>(List.of("--python", Pythons.DEBIAN.toString(), "--chdir", ServerProcess.APPS.toString(),
+                "-b", "127.0.0.1:0"));
+        all.addAll(List.of(more));
+        return all;
+    }
+
+    @Test
+    void theOtherWorkersPidIsNotTheMasters() {
+        long answered = pidOfAnswer("/pid");
+        assertNotEquals(server.pid(), answered, "requests are served by worker processes");
+        assertTrue(server.workerPids().contains(answered), answered + " in " + server.workerPids());
+    }
+}
