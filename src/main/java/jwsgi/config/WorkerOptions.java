@@ -94,11 +94,11 @@ public final class WorkerOptions {
     Settings settings(CommandLine cmd) {
         if (workers < 1) throw new CommandLine.ParameterException(cmd, "--workers " + workers + ": must be at least 1");
         if (threads < 1) throw new CommandLine.ParameterException(cmd, "--threads " + threads + ": must be at least 1");
-        nonNegative(cmd, "--timeout", timeout);
-        nonNegative(cmd, "--graceful-timeout", gracefulTimeout);
-        nonNegative(cmd, "--keep-alive", keepAlive);
-        nonNegative(cmd, "--max-requests", maxRequests);
-        nonNegative(cmd, "--max-requests-jitter", maxRequestsJitter);
+        nonNegative(cmd, "--timeout", timeout, " seconds");
+        nonNegative(cmd, "--graceful-timeout", gracefulTimeout, " seconds");
+        nonNegative(cmd, "--keep-alive", keepAlive, " seconds");
+        nonNegative(cmd, "--max-requests", maxRequests, "");
+        nonNegative(cmd, "--max-requests-jitter", maxRequestsJitter, "");
         List<Path> extra = new ArrayList<>();
         if (reloadExtraFiles != null) {
             for (String f : reloadExtraFiles) extra.add(Path.of(f).toAbsolutePath().normalize());
@@ -107,8 +107,8 @@ public final class WorkerOptions {
                 Duration.ofSeconds(keepAlive), maxRequests, maxRequestsJitter, reload, List.copyOf(extra));
     }
 
-    private static void nonNegative(CommandLine cmd, String flag, long value) {
-        if (value < 0) throw new CommandLine.ParameterException(cmd, flag + " " + value + ": must be 0 or more");
+    private static void nonNegative(CommandLine cmd, String flag, long value, String unit) {
+        if (value < 0) throw new CommandLine.ParameterException(cmd, flag + " " + value + ": must be 0 or more" + unit);
     }
 
     /** gunicorn's worker class names (short or as a class path) mapped to what jwsgi runs. */

@@ -3,6 +3,7 @@ package jwsgi.http;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import jwsgi.config.LimitOptions;
 import jwsgi.config.ListenerOptions;
@@ -89,6 +90,8 @@ public final class HttpServer {
     private final Server server;
     private final List<AbstractConnector> connectors = new ArrayList<>();
     private final Options options;
+    /** The handler, once started. */
+    private DrainingHandler draining;
     private final Frontend frontend;
     private final WorkerPool pool;
     private final boolean accessLogged;
@@ -231,8 +234,9 @@ public final class HttpServer {
      * @throws Exception when a listener cannot be opened or Jetty cannot start
      */
     public List<String> start() throws Exception {
-        server.setHandler(new DrainingHandler(new WsgiHandler(pool, server.getByteBufferPool(), frontend.proxy().rootPath(),
-                accessLogged, options.limits(), options.backlog())));
+        draining = new DrainingHandler(new WsgiHandler(pool, server.getByteBufferPool(), frontend.proxy().rootPath(),
+                accessLogged, options.limits(), options.backlog()), frontend.listener().protocol() == ListenerOptions.Protocol.HTTP);
+        server.setHandler(draining);
         server.start();
         String scheme = frontend.tls() != null ? "https://" : "http://";
         List<String> urls = new ArrayList<>();
@@ -267,11 +271,18 @@ public final class HttpServer {
     }
 
     /**
-     * Stops accepting, lets in-flight requests finish for up to the graceful timeout (none when
-     * {@code quick}: gunicorn's SIGINT), then closes every connection.
+     * Lets in-flight requests finish for up to the graceful timeout (none when {@code quick}:
+     * gunicorn's SIGINT), then closes every connection; see {@link DrainingHandler} for the order.
      */
     public void stop(boolean quick) throws Exception {
-        if (quick) server.setStopTimeout(0);
+        if (quick) {
+            server.setStopTimeout(0);
+        } else if (draining != null) {
+            long deadline = System.nanoTime() + options.gracefulTimeout().toNanos();
+            draining.drain();
+            draining.awaitKeptAlive(deadline);
+            server.setStopTimeout(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+        }
         server.stop();
     }
 }

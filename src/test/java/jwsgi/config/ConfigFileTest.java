@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -23,11 +24,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Config files, run in the embedded interpreter as gunicorn runs them: gunicorn's own sample
- * config works unchanged, every server hook fires once, in the server's process, at its moment,
+ * config works unchanged, every server hook fires once, in its process (master or worker), at its moment,
  * with gunicorn's arguments, and the config file sits below JWSGI_CMD_ARGS and the command line.
  */
 class ConfigFileTest {
@@ -53,8 +55,11 @@ class ConfigFileTest {
         ServerProcess server = ServerProcess.startIn(dir, args("-b", "127.0.0.1:0", "corpus"), Map.of());
         try {
             String pid = Long.toString(server.pid());
-            assertTrue(server.awaitOutput("Worker spawned (pid: " + pid + ")", Duration.ofSeconds(10)), server.output());
-            assertEquals(1, count(server.output(), "[" + pid + "] [INFO] Server is ready. Spawning workers"), server.output());
+            // post_fork runs in the worker, when_ready in the master, as under gunicorn.
+            String worker = Long.toString(server.awaitWorkers(1, List.of(), Duration.ofSeconds(10)).get(0));
+            assertTrue(server.awaitOutput("Worker spawned (pid: " + worker + ")", Duration.ofSeconds(10)), server.output());
+            assertTrue(server.awaitOutput("[" + pid + "] [INFO] Server is ready. Spawning workers", Duration.ofSeconds(10)), server.output());
+            assertEquals(1, count(server.output(), "Server is ready. Spawning workers"), server.output());
             JsonNode info = Http.getJson(server.url() + "/info?env=SPAM,DJANGO_SECRET_KEY");
             assertEquals("eggs", info.get("env").get("SPAM").asText(), "raw_env reached the app");
             assertEquals("something", info.get("env").get("DJANGO_SECRET_KEY").asText());
@@ -67,10 +72,10 @@ class ConfigFileTest {
         }
         String out = server.output();
         assertEquals(1, count(out, "worker received INT or QUIT signal"), out);
-        assertTrue(out.contains("timeout = 30 in " + dir.resolve("gunicorn.conf.py") + " is not available in this version of jwsgi"), out);
         assertTrue(out.contains("defines pre_exec, which is never called: a JVM cannot re-exec itself"), out);
-        assertTrue(out.contains("defines worker_abort, which is never called"), out);
-        for (String quiet : List.of("workers = 1", "worker_class", "worker_connections", "spew", "daemon", "tmp_upload_dir", "proc_name")) {
+        assertFalse(out.contains("defines worker_abort, which is never called"), out);
+        for (String quiet : List.of("workers = 1", "worker_class", "worker_connections", "timeout = 30", "spew", "daemon",
+                "tmp_upload_dir", "proc_name")) {
             assertFalse(out.contains(quiet + " "), "no warning for " + quiet + ", whose value asks for nothing jwsgi lacks:\n" + out);
         }
         assertFalse(out.contains("Traceback"), out);
@@ -119,7 +124,14 @@ class ConfigFileTest {
                 "one each for /status and /echo-path, and one after the pre_request that raised (gunicorn calls "
                         + "post_request in a finally); the post_request that raised records nothing: " + order);
         assertEquals(requests.size(), 6, order.toString());
-        for (JsonNode c : calls) assertEquals(server.pid(), c.get("pid").asLong(), "every hook runs in the server's process: " + c);
+        long worker = first(calls, "post_fork").get("pid").asLong();
+        assertNotEquals(server.pid(), worker, "post_fork runs in the worker process");
+        for (JsonNode c : calls) {
+            boolean inMaster = Set.of("nworkers_changed", "on_starting", "pre_fork", "when_ready", "child_exit", "on_exit")
+                    .contains(c.get("hook").asText());
+            assertEquals(inMaster ? server.pid() : worker, c.get("pid").asLong(), "each hook runs in its process (master or worker): " + c);
+        }
+        assertEquals(worker, first(calls, "child_exit").get("worker_pid").asLong(), "child_exit names the worker that exited");
 
         Map<String, JsonNode> first = new LinkedHashMap<>();
         for (JsonNode c : calls) first.putIfAbsent(c.get("hook").asText(), c);
@@ -147,9 +159,13 @@ class ConfigFileTest {
         assertEquals(200, post.get("status_code").asInt());
         assertEquals(3, post.get("sent").asInt());
         assertEquals("[[\"Content-Type\",\"text/plain\"]]", post.get("headers").toString());
-        assertTrue(out.contains("defines on_reload, which is never called"), out);
-        assertTrue(out.contains("defines worker_abort, which is never called"), out);
+        assertFalse(out.contains("defines on_reload, which is never called"), out);
+        assertFalse(out.contains("defines worker_abort, which is never called"), out);
         assertTrue(out.contains("defines pre_exec, which is never called"), out);
+    }
+
+    private static JsonNode first(List<JsonNode> calls, String hook) {
+        return calls.stream().filter(c -> c.get("hook").asText().equals(hook)).findFirst().orElseThrow(() -> new AssertionError(hook));
     }
 
     @Test
@@ -293,12 +309,11 @@ class ConfigFileTest {
         assertEquals(0, p.waitFor(Duration.ofSeconds(30)), p.output());
         String out = p.output();
         String in = " in " + config;
-        assertEquals(1, count(out, "workers = " ), out);
-        assertTrue(out.contains("is not available in this version of jwsgi (planned: worker processes (issue 6)); it is ignored"), out);
+        assertEquals(0, count(out, "workers = "), "workers is a setting jwsgi has:\n" + out);
         assertTrue(out.contains("preload_app = True" + in + " has no effect: a JVM cannot fork"), out);
         assertTrue(out.contains("sendfile = False" + in + " has no effect"), out);
-        assertTrue(out.contains("worker_tmp_dir = '/dev/shm'" + in + " has no effect: jwsgi keeps no heartbeat files"), out);
-        assertTrue(out.contains("max_requests = 1000" + in + " is not available in this version of jwsgi"), out);
+        assertTrue(out.contains("worker_tmp_dir = '/dev/shm'" + in + " has no effect: jwsgi's workers send their heartbeats"), out);
+        assertFalse(out.contains("max_requests = 1000"), "max_requests is a setting jwsgi has:\n" + out);
         assertTrue(out.contains("logger_class = 'myapp.logging.Logger'" + in + " has no effect"), out);
         assertTrue(out.contains("thread" + in + " is not a setting, so it is ignored; did you mean 'threads'?"), out);
         assertFalse(out.contains("helper_value"), "other names are the file's own business, as in gunicorn:\n" + out);

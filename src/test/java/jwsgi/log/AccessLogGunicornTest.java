@@ -80,6 +80,7 @@ class AccessLogGunicornTest {
         try (ServerProcess jwsgi = ServerProcess.start("accesslog_app:application", "--access-logfile", jwsgiLog.toString(),
                 "--access-logformat", FORMAT, "--forwarded-allow-ips", "192.0.2.1")) {
             GunicornStarted started = awaitGunicorn(gunicorn);
+            long worker = jwsgi.awaitWorkers(1, List.of(), Duration.ofSeconds(30)).get(0);
             for (byte[] request : REQUESTS) {
                 exchange(started.port(), request);
                 exchange(jwsgi.port(), request);
@@ -88,7 +89,7 @@ class AccessLogGunicornTest {
             List<String> actual = awaitLines(jwsgiLog, REQUESTS.size());
             for (int i = 0; i < REQUESTS.size(); i++) {
                 String request = new String(REQUESTS.get(i), StandardCharsets.ISO_8859_1).lines().findFirst().orElseThrow();
-                assertEquals(normalise(expected.get(i), started.workerPid()), normalise(actual.get(i), jwsgi.pid()),
+                assertEquals(normalise(expected.get(i), started.workerPid()), normalise(actual.get(i), worker),
                         "access log line for " + request);
             }
         } finally {

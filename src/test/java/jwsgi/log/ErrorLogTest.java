@@ -64,8 +64,10 @@ class ErrorLogTest {
             awaitContent(errors, "printed by the app one");
             awaitContent(errors, "written to stderr by the app two");
             long pid = server.pid();
+            // The app's lines come from the worker process, with its pid (as under gunicorn).
+            long worker = server.awaitWorkers(1, List.of(), Duration.ofSeconds(30)).get(0);
             for (String level : List.of("INFO", "WARNING", "CRITICAL", "ERROR")) {
-                assertTrue(log.contains("] [" + pid + "] [" + level + "] "), level + " in:\n" + log);
+                assertTrue(log.contains("] [" + worker + "] [" + level + "] "), level + " in:\n" + log);
             }
             assertTrue(log.contains("[" + pid + "] [INFO] Listening at: http://127.0.0.1:" + server.port() + " (" + pid + ")"), log);
             assertTrue(log.contains("[CRITICAL] critical via gunicorn.error three"), log);
@@ -127,7 +129,8 @@ class ErrorLogTest {
         try {
             Http.get(configured.url() + "/app-log?six");
             // gunicorn's defaults complete the dict: its "console" handler and "generic" format, on stdout.
-            String expected = "[" + configured.pid() + "] [INFO] info via the app's logger six";
+            long worker = configured.awaitWorkers(1, List.of(), Duration.ofSeconds(30)).get(0);
+            String expected = "[" + worker + "] [INFO] info via the app's logger six";
             long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
             while (!configured.stdout().contains(expected) && System.nanoTime() < deadline) Thread.sleep(50);
             assertTrue(configured.stdout().contains(expected), configured.output());

@@ -31,7 +31,10 @@ class BootFailureTest {
         assertTrue(out.contains("RuntimeError: lifecycle app refuses to import (LIFECYCLE_IMPORT=raise)"), out);
         assertTrue(out.contains("Worker failed to boot; stopping"), out);
         assertFalse(out.contains("Listening at"), "nothing was served:\n" + out);
-        assertEquals(1, WorkersTest.count(out, "Traceback (most recent call last)"), "one traceback, not one per attempt:\n" + out);
+        // Both workers start at once, and each may log its traceback, but none is started again.
+        int tracebacks = WorkersTest.count(out, "Traceback (most recent call last)");
+        assertTrue(tracebacks >= 1 && tracebacks <= 2, "a traceback per worker, not one per attempt:\n" + out);
+        assertTrue(WorkersTest.count(out, "Booting worker with pid") <= 2, "no worker was started again:\n" + out);
     }
 
     @Test
@@ -58,7 +61,7 @@ class BootFailureTest {
                 dir.toString(), "-b", "127.0.0.1:0", "-w", "1", "editable"), Map.of())) {
             List<Long> first = s.awaitWorkers(1, List.of(), Duration.ofSeconds(30));
             assertEquals("one", Http.get(s.url() + "/").body());
-            Files.writeString(app, "this is not Python\n");
+            Files.writeString(app, "def application(:\n");
             s.signal("HUP");
             assertTrue(s.awaitOutput("could not boot (1 in a row); the running workers go on serving", Duration.ofSeconds(60)), s.output());
             assertEquals("one", Http.get(s.url() + "/").body(), "the old worker serves on");

@@ -54,7 +54,9 @@ class UserSwitchTest {
         try {
             // "Listening at" comes first: the sockets are bound as root, then the process switches.
             assertTrue(server.awaitOutput("Running as user nobody", Duration.ofSeconds(20)), server.output());
-            String status = Files.readString(Path.of("/proc/" + server.pid() + "/status"));
+            // As under gunicorn, the master stays root (to bind again on a reload); the worker switches.
+            long worker = server.awaitWorkers(1, List.of(), Duration.ofSeconds(20)).get(0);
+            String status = Files.readString(Path.of("/proc/" + worker + "/status"));
             String uid = Integer.toString(nobody.uid());
             String gid = Integer.toString(nobody.gid());
             assertTrue(status.contains("\nUid:\t" + uid + "\t" + uid + "\t" + uid + "\t" + uid + "\n"), status);
