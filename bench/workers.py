@@ -45,7 +45,7 @@ PY313 = os.path.expanduser("~/.pyenv/versions/3.13.0/bin/python3")
 JAVA = os.path.join(os.environ.get("JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64"), "bin", "java")
 # What the jwsgi launcher gives the master (see ./jwsgi).
 MASTER_OPTS = ["-XX:+UseSerialGC", "-Xms8m", "-Xmx64m", "-XX:TieredStopAtLevel=1",
-               "-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0"]
+               "-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0", "-XX:TrimNativeHeapInterval=2000"]
 # Extra JVM options for jwsgi's workers (--worker-opts), to compare settings.
 WORKER_OPTS = ""
 FLASK_PACKAGES = ["flask", "jinja2", "werkzeug", "markupsafe", "itsdangerous", "click", "blinker"]
@@ -168,7 +168,8 @@ def memory(args):
             # Every worker has served both pages many times: wrk's connections reach all of them.
             for path in ("/json", "/template"):
                 wrk(port, path, 2 if args.quick else 5)
-            time.sleep(1)
+            # Steady state after the load: the JVMs trim their native heap every 2 s.
+            time.sleep(3)
             pids = procs.tree(server.pid)
             per = []
             for pid in pids:

@@ -32,6 +32,10 @@ final class WorkerCommand {
      *   <li>the JDK's class-data archive mapped where it was built rather than at a random
      *       address: relocating it writes to most of its pages, about 8 MB more private memory
      *       per JVM, while unmodified pages are shared by every worker;</li>
+     *   <li>native memory freed by the JIT compilers handed back to the system every 2 s
+     *       (malloc_trim): C2's arenas otherwise stay with the process, some 25 MB of a worker
+     *       serving Flask (146 MB RSS against 120 MB); C2 itself stays, serving twice the
+     *       requests per second of C1 alone;</li>
      *   <li>a crash report (a C extension's SIGSEGV) where the master looks for it.</li>
      * </ul>
      */
@@ -39,7 +43,7 @@ final class WorkerCommand {
         return List.of(
                 "--enable-native-access=ALL-UNNAMED",
                 "-XX:+UseSerialGC", "-Xms16m", "-Xmn8m",
-                "-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0",
+                "-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0", "-XX:TrimNativeHeapInterval=2000",
                 "-XX:ErrorFile=" + crashReport("%p"));
     }
 
