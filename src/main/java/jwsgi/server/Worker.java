@@ -71,6 +71,9 @@ public final class Worker {
     private final BlockingQueue<String> signals = new LinkedBlockingQueue<>();
     private MasterLink master;
     private Reloader reloader;
+    /** The worker's standard output and error, saved before the inherited listener is taken. */
+    private StandardStreams streams;
+    private boolean acceptingStopped;
 
     Worker(Startup startup, WorkerIdentity identity) {
         this.startup = startup;
@@ -205,7 +208,6 @@ public final class Worker {
         if (!interpreters) pool.start(app);
         hooks.run(Hook.POST_WORKER_INIT);
         Signals.handle(signals::offer, "TERM", "INT", "USR1", "HUP", "TTIN", "TTOU", "WINCH");
-        StandardStreams streams;
         try {
             streams = StandardStreams.save();
             Sockets.listen(WorkerIdentity.LISTENER_FD, settings().socket().backlog());
@@ -217,7 +219,7 @@ public final class Worker {
         Watchdog watchdog = null;
         if (!timeout.isZero()) {
             watchdog = new Watchdog(pool, runtime, timeout, "worker " + identity.age() + ", pid " + pid,
-                    request -> giveUp(hooks, request));
+                    request -> giveUp(hooks, http, pool.mode() == WorkerPool.Mode.INLINE, request));
             watchdog.start();
         }
         if (settings().worker().reload()) {
@@ -228,9 +230,7 @@ public final class Worker {
         boolean quick = signal.equals("INT");
         if (quick) runQuietly(hooks, Hook.WORKER_INT);
         if (reloader != null) reloader.close();
-        // The other workers take the connections waiting for this one.
-        http.stopAccepting();
-        streams.restore();
+        stopAccepting(http);
         stop(http, pool, quick);
         if (watchdog != null) watchdog.close();
         runQuietly(hooks, Hook.WORKER_EXIT);
@@ -258,8 +258,25 @@ public final class Worker {
         master.send(ControlMessage.retire(reason));
     }
 
-    /** A request hung past --timeout and its grace: worker_abort (bounded: the hung thread may hold the GIL), then retire. */
-    private void giveUp(ServerHooks hooks, String request) {
+    /**
+     * Closes this worker's copy of the shared listener, once: the other workers (or the
+     * replacement) take the connections waiting there. Closing it makes the JDK point the
+     * standard streams at /dev/null; the logs' are put back.
+     */
+    private synchronized void stopAccepting(HttpServer http) {
+        if (acceptingStopped) return;
+        acceptingStopped = true;
+        http.stopAccepting();
+        streams.restore();
+    }
+
+    /**
+     * A request hung past --timeout and its grace: worker_abort (bounded: the hung thread may
+     * hold the GIL), then retire. With one Python thread, the hung one is also the thread that
+     * serves every connection: the worker stops accepting at once, so new connections wait in
+     * the listener's queue for the other workers or the replacement rather than for it.
+     */
+    private void giveUp(ServerHooks hooks, HttpServer http, boolean inline, String request) {
         Thread abortHook = Thread.ofPlatform().daemon(true).name("worker-abort").start(() -> runQuietly(hooks, Hook.WORKER_ABORT));
         try {
             abortHook.join(ABORT_HOOK_WAIT);
@@ -267,6 +284,7 @@ public final class Worker {
             Thread.currentThread().interrupt();
         }
         if (abortHook.isAlive()) LOG.warn("worker_abort did not finish within {} s (the hung thread holds the GIL?)", ABORT_HOOK_WAIT.toSeconds());
+        if (inline) stopAccepting(http);
         retire("a request hung past --timeout: " + request);
     }
 

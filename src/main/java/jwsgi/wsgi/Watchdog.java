@@ -50,7 +50,7 @@ public final class Watchdog implements AutoCloseable {
 
     /** What the worker does when a request cannot be stopped. */
     public interface GiveUp {
-        /** A hung request was answered 504 in its runner's place; the worker should be replaced. Called once. */
+        /** A hung request is about to be answered 504 in its runner's place; the worker should be replaced. Called once. */
         void hungRequest(String request);
     }
 
@@ -209,18 +209,23 @@ public final class Watchdog implements AutoCloseable {
                 })));
     }
 
-    /** After the grace period: 504 in the runner's place (if it has not begun to answer), and the worker gives up. */
+    /**
+     * After the grace period: the worker gives up (first, so that it takes no new connection
+     * the stuck thread would have to serve), then 504 in the runner's place if it has not begun
+     * to answer.
+     */
     private void answerInPlace(RequestRunner runner, long state) {
         String request = runner.describeCurrent();
+        if (request == null) return;  // it has just ended
+        if (!gaveUp) {
+            gaveUp = true;
+            giveUp.hungRequest(request);
+        }
         boolean answered = runner.answerInPlace(state, 504, "Gateway Timeout: the app ran longer than the server's --timeout");
         LOG.error(CRITICAL, "WORKER TIMEOUT ({}): {} did not stop within {} s of being interrupted (it is blocked in C code or a "
                 + "system call that Python cannot interrupt); {}; this worker will be replaced",
                 workerName, request, seconds(graceNanos),
                 answered ? "answered 504 in its place" : "its response had begun, so its connection will be closed");
-        if (!gaveUp) {
-            gaveUp = true;
-            giveUp.hungRequest(request);
-        }
     }
 
     private static String seconds(long nanos) {

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -58,6 +59,27 @@ class HungRequestTest {
             long replacement = s.awaitWorkers(1, List.of(worker), Duration.ofSeconds(60)).get(0);
             for (int i = 0; i < 3; i++) assertEquals(replacement, Http.getJson(s.url() + "/pid").get("pid").asLong());
             assertTrue(Files.readString(hooksLog).contains("worker_abort " + worker + " True"), "worker_abort ran in the worker");
+        }
+    }
+
+    /**
+     * With one Python thread (the default), the stuck thread also serves the worker's connections:
+     * the worker stops accepting at once, and the next requests wait for its replacement.
+     */
+    @Test
+    void withOneThreadTheNextRequestsAreServedByTheReplacement() {
+        try (ServerProcess s = ServerProcess.start("lifecycle", "-w", "1", "--timeout", "2", "--graceful-timeout", "1")) {
+            long worker = s.awaitWorkers(1, List.of(), Duration.ofSeconds(30)).get(0);
+            var r = Http.get(s.url() + "/sleep?s=3600");
+            assertEquals(504, r.statusCode(), r.body());
+            for (int i = 0; i < 3; i++) {
+                var next = Http.get(s.url() + "/pid");
+                assertEquals(200, next.statusCode(), next.body());
+                assertNotEquals(worker, Http.json(next.body()).get("pid").asLong(), "served by the replacement");
+            }
+            String log = s.output();
+            assertTrue(log.contains("in application\n    time.sleep(float(query.get(\"s\", \"1\")))"), "the sleeping line:\n" + log);
+            assertTrue(log.contains("Worker asks to be replaced: a request hung past --timeout: GET /sleep?s=3600"), log);
         }
     }
 
