@@ -256,7 +256,7 @@ class HostileRequestTest {
     /** Unlinked files the server holds open: spooled request bodies and spilled responses. */
     private static int spoolFiles() throws IOException {
         int n = 0;
-        try (var fds = Files.list(Path.of("/proc", Long.toString(server.pid()), "fd"))) {
+        try (var fds = Files.list(Path.of("/proc", Long.toString(server.workerPid()), "fd"))) {
             for (Path fd : (Iterable<Path>) fds::iterator) {
                 try {
                     if (Files.readSymbolicLink(fd).toString().contains(".spill")) n++;

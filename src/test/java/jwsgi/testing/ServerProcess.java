@@ -211,6 +211,11 @@ public final class ServerProcess implements AutoCloseable {
                 h -> h.info().startInstant().orElse(java.time.Instant.MAX))).map(ProcessHandle::pid).toList();
     }
 
+    /** The pid of the master's one worker process (where the app runs), once it has exactly one. */
+    public long workerPid() {
+        return awaitWorkers(1, List.of(), Duration.ofSeconds(30)).get(0);
+    }
+
     /** Waits until the master has exactly {@code n} workers, none of them in {@code gone}; returns their pids. */
     public List<Long> awaitWorkers(int n, java.util.Collection<Long> gone, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();

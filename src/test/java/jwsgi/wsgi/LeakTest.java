@@ -83,7 +83,7 @@ class LeakTest {
         m.put("python blocks", stats.get("blocks").asLong());
         m.put("python threads", stats.get("threads").asLong());
         List<String> fds = new ArrayList<>();
-        try (var list = Files.list(Path.of("/proc", Long.toString(server.pid()), "fd"))) {
+        try (var list = Files.list(Path.of("/proc", Long.toString(server.workerPid()), "fd"))) {
             for (Path fd : (Iterable<Path>) list::iterator) {
                 try {
                     fds.add(Files.readSymbolicLink(fd).toString());
