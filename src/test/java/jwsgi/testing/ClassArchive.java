@@ -9,8 +9,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A class-data sharing archive of the classes a test server loads, made once per test run by
- * starting the demo app with {@code -XX:ArchiveClassesAtExit}; every later test server maps it
- * and starts about a second sooner. Made fresh each run: an archive of another build's classes
+ * starting the demo app with {@code -XX:ArchiveClassesAtExit} in its worker; every later test
+ * server's master and workers map it and start sooner. Made fresh each run: an archive of another build's classes
  * would simply be ignored by the JVM. If it cannot be made, servers start without it.
  *
  * <p>CDS accepts only jars on the class path, so test servers run from a jar of
@@ -74,9 +74,11 @@ final class ClassArchive {
             Files.deleteIfExists(ARCHIVE);
             List<String> cmd = ServerProcess.javaCommand();
             cmd.addAll(QUIET);
-            cmd.add("-XX:ArchiveClassesAtExit=" + ARCHIVE);
             cmd.addAll(List.of("jwsgi.server.Main", "--python", Pythons.DEBIAN.toString(), "-b", "127.0.0.1:0"));
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+            // The worker process writes it: it loads most classes (Jetty, the WSGI layer), and the master maps it too.
+            pb.environment().put(ServerProcess.WORKER_JAVA_OPTS, String.join(" ", QUIET) + " -XX:ArchiveClassesAtExit=" + ARCHIVE);
+            Process p = pb.start();
             try (var out = p.inputReader()) {
                 String line;
                 while ((line = out.readLine()) != null && !line.contains("Using worker:")) {

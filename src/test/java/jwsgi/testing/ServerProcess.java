@@ -38,6 +38,9 @@ public final class ServerProcess implements AutoCloseable {
         this.process = process;
     }
 
+    /** JVM options for the worker processes (jwsgi.server.WorkerCommand). */
+    static final String WORKER_JAVA_OPTS = "JWSGI_WORKER_JAVA_OPTS";
+
     /** The java command that runs jwsgi's Main with this JVM's class path. */
     public static List<String> command(List<String> args) {
         List<String> cmd = javaCommand();
@@ -91,8 +94,10 @@ public final class ServerProcess implements AutoCloseable {
         pb.environment().remove(jwsgi.config.SettingsSources.ENV_ARGS);
         pb.environment().remove(jwsgi.config.SettingsSources.GUNICORN_ENV_ARGS);
         pb.environment().remove("PORT");
-        // Workers start faster with C1 only, like the master the tests start.
-        pb.environment().put("JWSGI_WORKER_JAVA_OPTS", "-XX:TieredStopAtLevel=1");
+        // Workers start faster with C1 only and the class archive, like the master the tests start.
+        List<String> workerOptions = new ArrayList<>(List.of("-XX:TieredStopAtLevel=1"));
+        workerOptions.addAll(ClassArchive.options());
+        pb.environment().put(WORKER_JAVA_OPTS, String.join(" ", workerOptions));
         // This JVM's virtualenv is not the server's: only a VIRTUAL_ENV in env is passed on.
         pb.environment().remove("VIRTUAL_ENV");
         pb.environment().putAll(env);
