@@ -170,9 +170,10 @@ public final class GunicornSettings {
                 "--permit-unconventional-http-version");
         notApplicable("casefold_http_method", MECHANICS, STRICT, false, Set.of("False"), "--casefold-http-method");
         notApplicable("tolerate_dangerous_framing", MECHANICS, STRICT, false, Set.of("False"), "--tolerate-dangerous-framing");
-        planned("forwarder_headers", MECHANICS, ISSUE_4, true, Set.of(), "--forwarder-headers");
+        implemented("forwarder_headers", MECHANICS, "--forwarder-headers");
         unsupported("header_map", MECHANICS, "jwsgi always drops request headers whose names contain '_' "
-                + "(gunicorn's default, 'drop')", true, Set.of("drop"), "--header-map");
+                + "(gunicorn's default, 'drop'), except the --forwarder-headers of trusted front ends", true, Set.of("drop"),
+                "--header-map");
         notApplicable("root_path", MECHANICS, ASGI, true, Set.of(""), "--root-path");
         // Server Socket
         implemented("bind", "Server Socket", "-b", "--bind");

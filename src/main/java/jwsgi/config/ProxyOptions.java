@@ -2,8 +2,11 @@ package jwsgi.config;
 
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
 
 import jwsgi.http.AddressList;
 
@@ -20,22 +23,38 @@ public final class ProxyOptions {
     /** gunicorn's default {@code secure_scheme_headers}. */
     static final String DEFAULT_SECURE_SCHEME_HEADERS = "X-FORWARDED-PROTOCOL=ssl,X-FORWARDED-PROTO=https,X-FORWARDED-SSL=on";
 
+    /** gunicorn's default {@code forwarder_headers}. */
+    static final String DEFAULT_FORWARDER_HEADERS = "SCRIPT_NAME,PATH_INFO";
+
+    /** RFC 9110 5.1: a field name is a token. */
+    private static final Pattern TOKEN = Pattern.compile("[!#$%&'*+\\-.^_`|~0-9A-Za-z]+");
+
     /**
-     * @param forwardedAllow      peers whose forwarded headers (X-Forwarded-*, Forwarded, SCRIPT_NAME) are applied
+     * @param forwardedAllow      peers whose forwarded headers (X-Forwarded-*, Forwarded, --forwarder-headers) are applied
+     * @param forwarderHeaders    upper-case names with '_' that {@code forwardedAllow} peers may pass to the environ,
+     *                            or "*" for all of them
      * @param secureSchemeHeaders upper-case header name to the exact value that means https
      * @param proxyProtocol       PROXY protocol v1/v2 headers are read from {@code proxyAllow} peers
      * @param proxyAllow          peers allowed to send a PROXY protocol header
      * @param cgiAllow            peers allowed to send uwsgi or FastCGI requests
      * @param rootPath            where the app is mounted (SCRIPT_NAME), as WSGI bytes-as-latin-1; "" for the root
      */
-    public record Settings(AddressList forwardedAllow, Map<String, String> secureSchemeHeaders, boolean proxyProtocol,
-                           AddressList proxyAllow, AddressList cgiAllow, String rootPath) {}
+    public record Settings(AddressList forwardedAllow, Set<String> forwarderHeaders, Map<String, String> secureSchemeHeaders,
+                           boolean proxyProtocol, AddressList proxyAllow, AddressList cgiAllow, String rootPath) {}
 
     @Option(names = "--forwarded-allow-ips", paramLabel = "LIST",
             description = "Front ends (IPs, CIDR networks, or *) whose X-Forwarded-For/-Proto/-Host/-Port, Forwarded and"
-                    + " SCRIPT_NAME headers are believed; Unix-socket peers always are."
+                    + " --forwarder-headers headers are believed; Unix-socket peers always are."
                     + " Default: $FORWARDED_ALLOW_IPS, else 127.0.0.1,::1.")
     String forwardedAllowIps;
+
+    @Option(names = "--forwarder-headers", paramLabel = "LIST", defaultValue = DEFAULT_FORWARDER_HEADERS,
+            description = "Request headers with '_' in their names that a --forwarded-allow-ips front end may pass to the app,"
+                    + " comma-separated (case does not matter), or * for all: each reaches the environ as HTTP_NAME, and"
+                    + " a SCRIPT_NAME header also sets SCRIPT_NAME (where the app is mounted). Any other header with '_'"
+                    + " is dropped, as are all of them from other peers: the front end must not pass them on from"
+                    + " clients. Default: ${DEFAULT-VALUE}.")
+    String forwarderHeaders;
 
     @Option(names = "--secure-scheme-headers", paramLabel = "LIST", defaultValue = DEFAULT_SECURE_SCHEME_HEADERS,
             description = "HEADER=VALUE pairs, comma-separated, by which a trusted front end says the request came over https"
@@ -69,9 +88,9 @@ public final class ProxyOptions {
             throw new CommandLine.ParameterException(cmd, "--proxy-protocol " + proxyProtocol + ": expected off, auto, v1 or v2");
         }
         String root = rootPath != null ? rootPath : System.getenv().getOrDefault("SCRIPT_NAME", "");
-        return new Settings(addresses(cmd, "--forwarded-allow-ips", forwarded), schemeHeaders(cmd), !mode.equals("off"),
-                addresses(cmd, "--proxy-allow-from", proxyAllowFrom), addresses(cmd, "--uwsgi-allow-from", uwsgiAllowFrom),
-                rootPath(cmd, root));
+        return new Settings(addresses(cmd, "--forwarded-allow-ips", forwarded), forwarderHeaders(cmd), schemeHeaders(cmd),
+                !mode.equals("off"), addresses(cmd, "--proxy-allow-from", proxyAllowFrom),
+                addresses(cmd, "--uwsgi-allow-from", uwsgiAllowFrom), rootPath(cmd, root));
     }
 
     private static AddressList addresses(CommandLine cmd, String flag, String value) {
@@ -80,6 +99,21 @@ public final class ProxyOptions {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cmd, flag + " " + value + ": " + e.getMessage());
         }
+    }
+
+    /** gunicorn compares the upper-cased header name with the list as given; jwsgi upper-cases the list too. */
+    private Set<String> forwarderHeaders(CommandLine cmd) {
+        Set<String> names = new LinkedHashSet<>();
+        for (String name : forwarderHeaders.split(",")) {
+            String n = name.strip();
+            if (n.isEmpty()) continue;
+            if (!TOKEN.matcher(n).matches()) {
+                throw new CommandLine.ParameterException(cmd, "--forwarder-headers " + forwarderHeaders + ": '" + n
+                        + "' is not a header name; give names separated by commas, e.g. SCRIPT_NAME,PATH_INFO");
+            }
+            names.add(n.toUpperCase(Locale.ROOT));
+        }
+        return Set.copyOf(names);
     }
 
     private Map<String, String> schemeHeaders(CommandLine cmd) {

@@ -159,13 +159,15 @@ public final class HttpServer {
         List<ConnectionFactory> factories = new ArrayList<>();
         if (proxy.proxyProtocol()) factories.add(new AllowListProxyConnectionFactory(proxy.proxyAllow()));
         SslContextFactory.Server tls = frontend.tls();
+        TrustedProxyCustomizer trustedProxy = new TrustedProxyCustomizer(proxy.forwardedAllow(), proxy.forwarderHeaders(),
+                proxy.secureSchemeHeaders());
         switch (listener.protocol()) {
             case UWSGI, FASTCGI -> {
                 HttpConfiguration config = configuration();
                 // SERVER_NAME/SERVER_PORT (the request's authority) may differ from the client's Host: server_name is not the host asked for.
                 config.setHttpCompliance(HttpCompliance.STRICT.with("CGI", HttpCompliance.Violation.MISMATCHED_AUTHORITY));
                 config.addCustomizer(new CgiRequestCustomizer(proxy.cgiAllow()));
-                config.addCustomizer(new TrustedProxyCustomizer(proxy.forwardedAllow(), proxy.secureSchemeHeaders()));
+                config.addCustomizer(trustedProxy);
                 ConnectionFactory cgi = listener.protocol() == ListenerOptions.Protocol.UWSGI
                         ? new UwsgiConnectionFactory(config, options.limits().headerTimeout()) : new FastCgiConnectionFactory(config);
                 if (tls != null) factories.add(new SslConnectionFactory(tls, cgi.getProtocol()));
@@ -174,7 +176,7 @@ public final class HttpServer {
             case HTTP -> {
                 HttpConfiguration http1 = configuration();
                 if (tls != null) http1.addCustomizer(new SecureRequestCustomizer(false));
-                http1.addCustomizer(new TrustedProxyCustomizer(proxy.forwardedAllow(), proxy.secureSchemeHeaders()));
+                http1.addCustomizer(trustedProxy);
                 // HTTP/2 has :authority instead of Host; the environ's HTTP_HOST is made from it.
                 HttpConfiguration http2 = configuration();
                 http2.addCustomizer(new HostHeaderCustomizer());

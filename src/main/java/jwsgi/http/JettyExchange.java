@@ -47,7 +47,10 @@ final class JettyExchange implements Exchange {
     private static final String RETRY_AFTER_SECONDS = "1";
     /** Request attribute: SCRIPT_NAME from a trusted front end (header or CGI variable), bytes as latin-1. */
     static final String SCRIPT_NAME_ATTRIBUTE = "jwsgi.script_name";
-    /** Request attribute: a {@code List<Map.Entry<String, String>>} of CGI variables for the environ as they are. */
+    /**
+     * Request attribute: a {@code List<Map.Entry<String, String>>} of variables for the environ as they are: CGI
+     * variables from uwsgi or FastCGI, headers with '_' a trusted front end passes (--forwarder-headers).
+     */
     static final String EXTRA_ENVIRON_ATTRIBUTE = "jwsgi.environ.extra";
 
     private final Request request;
@@ -119,8 +122,13 @@ final class JettyExchange implements Exchange {
     }
 
     @Override
-    @SuppressWarnings("unchecked")
     public List<Map.Entry<String, String>> extraEnviron() {
+        return extraEnviron(request);
+    }
+
+    /** The variables the customizers put in {@link #EXTRA_ENVIRON_ATTRIBUTE} so far. */
+    @SuppressWarnings("unchecked")
+    static List<Map.Entry<String, String>> extraEnviron(Request request) {
         return request.getAttribute(EXTRA_ENVIRON_ATTRIBUTE) instanceof List<?> list ? (List<Map.Entry<String, String>>) list : List.of();
     }
 

@@ -2,7 +2,12 @@ package jwsgi.http;
 
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 import org.eclipse.jetty.http.HttpException;
 import org.eclipse.jetty.http.HttpField;
@@ -19,18 +24,23 @@ import org.eclipse.jetty.util.URIUtil;
  * Applies what a trusted front end says about the client ({@link ForwardedHeaders}) to the
  * request: the client address (REMOTE_ADDR, and the access log's), the scheme
  * (wsgi.url_scheme), the host (HTTP_HOST, SERVER_NAME) and port (SERVER_PORT), and the
- * {@code SCRIPT_NAME} header (where the app is mounted). Requests from any other peer are left
- * exactly as the client sent them.
+ * headers with '_' in their names that {@code --forwarder-headers} lets it pass (gunicorn's
+ * forwarder_headers): each becomes HTTP_NAME in the environ, and a {@code SCRIPT_NAME} header
+ * also says where the app is mounted. Requests from any other peer are left exactly as the
+ * client sent them, and their headers with '_' never reach the app.
  *
  * <p>Unlike Jetty's ForwardedRequestCustomizer it checks the peer and walks X-Forwarded-For
  * from the right: a client cannot make itself look like anyone by sending the headers itself.
  */
 final class TrustedProxyCustomizer implements HttpConfiguration.Customizer {
     private final AddressList trusted;
+    private final Set<String> forwarderHeaders;
     private final Map<String, String> secureSchemeHeaders;
 
-    TrustedProxyCustomizer(AddressList trusted, Map<String, String> secureSchemeHeaders) {
+    /** @param forwarderHeaders upper-case header names with '_' that trusted peers may pass on, or "*" for all */
+    TrustedProxyCustomizer(AddressList trusted, Set<String> forwarderHeaders, Map<String, String> secureSchemeHeaders) {
         this.trusted = trusted;
+        this.forwarderHeaders = forwarderHeaders;
         this.secureSchemeHeaders = secureSchemeHeaders;
     }
 
@@ -38,8 +48,7 @@ final class TrustedProxyCustomizer implements HttpConfiguration.Customizer {
     public Request customize(Request request, HttpFields.Mutable responseHeaders) {
         if (!trusted.trusts(request.getConnectionMetaData().getRemoteSocketAddress())) return request;
         HttpFields headers = request.getHeaders();
-        String script = headers.get("SCRIPT_NAME");
-        if (script != null) request.setAttribute(JettyExchange.SCRIPT_NAME_ATTRIBUTE, script.strip());
+        if (!forwarderHeaders.isEmpty()) passForwarderHeaders(request, headers);
         ForwardedHeaders.Result said;
         try {
             said = ForwardedHeaders.read(headers, trusted, secureSchemeHeaders);
@@ -47,6 +56,29 @@ final class TrustedProxyCustomizer implements HttpConfiguration.Customizer {
             throw new HttpException.RuntimeException(400, e.getMessage());
         }
         return said.isEmpty() ? request : apply(request, said);
+    }
+
+    /**
+     * Puts the listed headers with '_' in the environ, which drops every header with '_' (see
+     * {@code WsgiApplication.headerKey}): as gunicorn does, HTTP_ + the upper-cased name, '-'
+     * read as '_', repeated headers joined. A header without '_' of the same environ name wins.
+     */
+    private void passForwarderHeaders(Request request, HttpFields headers) {
+        Map<String, String> passed = null;
+        for (HttpField field : headers) {
+            String name = field.getName();
+            if (name.indexOf('_') < 0) continue;
+            String upper = name.toUpperCase(Locale.ROOT);
+            if (!forwarderHeaders.contains(upper) && !forwarderHeaders.contains("*")) continue;
+            String value = field.getValue() == null ? "" : field.getValue();
+            if (upper.equals("SCRIPT_NAME")) request.setAttribute(JettyExchange.SCRIPT_NAME_ATTRIBUTE, value.strip());
+            if (passed == null) passed = new LinkedHashMap<>();
+            passed.merge("HTTP_" + upper.replace('-', '_'), value, (a, b) -> a + ", " + b);
+        }
+        if (passed == null) return;
+        List<Map.Entry<String, String>> extra = new ArrayList<>(JettyExchange.extraEnviron(request));
+        extra.addAll(passed.entrySet());
+        request.setAttribute(JettyExchange.EXTRA_ENVIRON_ATTRIBUTE, List.copyOf(extra));
     }
 
     private static Request apply(Request request, ForwardedHeaders.Result said) {

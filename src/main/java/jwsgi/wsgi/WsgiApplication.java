@@ -230,8 +230,9 @@ public final class WsgiApplication {
     /**
      * The environ key for a request header: a borrowed, cached key, or a new reference when
      * {@code owned[0]} is set to true (the caller must release it). Returns null for headers
-     * that never reach the environ: names with '_' (gunicorn's rule: "X-Forwarded_For"
-     * must not pass for "X-Forwarded-For").
+     * that never reach the environ this way: names with '_' (gunicorn's rule: "X-Forwarded_For"
+     * must not pass for "X-Forwarded-For"); those a trusted front end may pass arrive in
+     * {@link Exchange#extraEnviron} instead (--forwarder-headers).
      */
     MemorySegment headerKey(String name, boolean[] owned) {
         owned[0] = false;

@@ -19,6 +19,7 @@ class FrontendFlagsTest {
         "--protocol spdy | --protocol spdy: expected http, uwsgi or fastcgi",
         "--http-protocols h3 | --http-protocols h3: expected a comma-separated list of h1 and h2",
         "--protocol uwsgi --http-protocols h2 | HTTP versions apply to --protocol http only",
+        "--forwarder-headers SCRIPT_NAME,a:b | --forwarder-headers SCRIPT_NAME,a:b: 'a:b' is not a header name; give names separated by commas",
         "--umask 0999 | --umask 0999: expected a mode mask from 0 to 0777",
         "--forwarded-allow-ips 10.0.0.0/40 | --forwarded-allow-ips 10.0.0.0/40: '10.0.0.0/40': the network prefix must be 0 to 32",
         "--proxy-allow-from proxy.example | proxy.example' is not an IP address, a CIDR network",

@@ -29,11 +29,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Forwarded headers believed from trusted peers only (--forwarded-allow-ips, Unix-socket peers),
- * gunicorn's secure_scheme_headers, RFC 7239 Forwarded, SCRIPT_NAME and --root-path. Raw
+ * gunicorn's secure_scheme_headers, RFC 7239 Forwarded, --forwarder-headers and --root-path. Raw
  * requests from 127.0.0.1 (trusted by default) and 127.0.0.2 (not).
  */
 class TrustedProxyTest {
@@ -42,7 +43,7 @@ class TrustedProxyTest {
     private static Path socket;
     /** Defaults (trusts 127.0.0.1 and ::1), plus a Unix socket with --umask 007 and an access log on stdout. */
     private static ServerProcess server;
-    /** --root-path /app and a custom secure scheme header. */
+    /** --root-path /app, a custom secure scheme header, and --forwarder-headers naming another header than the default. */
     private static ServerProcess mounted;
 
     @BeforeAll
@@ -51,7 +52,7 @@ class TrustedProxyTest {
         CompletableFuture<ServerProcess> a = CompletableFuture.supplyAsync(() -> ServerProcess.start("corpus:application",
                 "-b", "127.0.0.1:0", "-b", "unix:" + socket, "--umask", "007", "--access-logfile", "-"));
         CompletableFuture<ServerProcess> b = CompletableFuture.supplyAsync(() -> ServerProcess.start("corpus:application",
-                "--root-path", "/app/", "--secure-scheme-headers", "X-Scheme=secure"));
+                "--root-path", "/app/", "--secure-scheme-headers", "X-Scheme=secure", "--forwarder-headers", "Remote_User"));
         server = a.join();
         mounted = b.join();
     }
@@ -143,6 +144,36 @@ class TrustedProxyTest {
         JsonNode env = environ("127.0.0.1", server.port(), "SCRIPT_NAME: /mount\r\n", "/mount/environ/x");
         assertEquals("/mount", value(env, "SCRIPT_NAME"));
         assertEquals("/environ/x", value(env, "PATH_INFO"));
+    }
+
+    @Test
+    void forwarderHeadersFromATrustedProxyReachTheEnvironAsGunicornPassesThem() throws IOException {
+        JsonNode env = environ("127.0.0.1", server.port(), "SCRIPT_NAME: /mount\r\nPATH_INFO: /elsewhere\r\n"
+                + "path_info: /again\r\nX_Tenant: acme\r\n", "/mount/environ/x");
+        assertEquals("/mount", value(env, "SCRIPT_NAME"));
+        assertEquals("/mount", value(env, "HTTP_SCRIPT_NAME"));
+        assertEquals("/elsewhere, /again", value(env, "HTTP_PATH_INFO"), "listed by default, joined as repeated headers are");
+        assertEquals("/environ/x", value(env, "PATH_INFO"), "as in gunicorn, the header does not replace the path");
+        assertNull(value(env, "HTTP_X_TENANT"), "a header with '_' that is not listed is dropped");
+    }
+
+    @Test
+    void forwarderHeadersFromAnyOtherPeerAreDropped() throws IOException {
+        JsonNode env = environ("127.0.0.2", server.port(), "SCRIPT_NAME: /environ\r\nPATH_INFO: /elsewhere\r\n", "/environ");
+        assertEquals("", value(env, "SCRIPT_NAME"));
+        assertNull(value(env, "HTTP_SCRIPT_NAME"));
+        assertNull(value(env, "HTTP_PATH_INFO"));
+        assertNull(value(environ("127.0.0.2", mounted.port(), "Remote_User: mallory\r\n", "/app/environ"), "HTTP_REMOTE_USER"));
+    }
+
+    @Test
+    void forwarderHeadersNamesTheHeadersThatPass() throws IOException {
+        JsonNode env = environ("127.0.0.1", mounted.port(), "remote_user: alice\r\nSCRIPT_NAME: /other\r\nPATH_INFO: /x\r\n",
+                "/app/environ");
+        assertEquals("alice", value(env, "HTTP_REMOTE_USER"), "names match whatever their case");
+        assertEquals("/app", value(env, "SCRIPT_NAME"), "SCRIPT_NAME is not listed, so --root-path stands");
+        assertNull(value(env, "HTTP_SCRIPT_NAME"));
+        assertNull(value(env, "HTTP_PATH_INFO"));
     }
 
     @Test
