@@ -203,10 +203,10 @@ public final class GunicornSettings {
         unsupported("dirty_graceful_timeout", "Dirty Arbiters", DIRTY, true, Set.of(), "--dirty-graceful-timeout");
         // HTTP/2 (gunicorn 25.0)
         planned("http_protocols", "HTTP/2", HTTP2, true, Set.of("h1"), "--http-protocols");
-        planned("http2_max_concurrent_streams", "HTTP/2", HTTP2, true, Set.of(), "--http2-max-concurrent-streams");
-        planned("http2_initial_window_size", "HTTP/2", HTTP2, true, Set.of(), "--http2-initial-window-size");
-        planned("http2_max_frame_size", "HTTP/2", HTTP2, true, Set.of(), "--http2-max-frame-size");
-        planned("http2_max_header_list_size", "HTTP/2", HTTP2, true, Set.of(), "--http2-max-header-list-size");
+        implemented("http2_max_concurrent_streams", "HTTP/2", "--http2-max-concurrent-streams");
+        implemented("http2_initial_window_size", "HTTP/2", "--http2-initial-window-size");
+        implemented("http2_max_frame_size", "HTTP/2", "--http2-max-frame-size");
+        implemented("http2_max_header_list_size", "HTTP/2", "--http2-max-header-list-size");
     }
 
     private static void implemented(String name, String section, String... flags) {

@@ -14,6 +14,7 @@ import jwsgi.wsgi.WorkerPool;
 import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
 import org.eclipse.jetty.http.HttpCompliance;
 import org.eclipse.jetty.http.UriCompliance;
+import org.eclipse.jetty.http2.server.AbstractHTTP2ServerConnectionFactory;
 import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
 import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
 import org.eclipse.jetty.server.AbstractConnector;
@@ -179,20 +180,22 @@ public final class HttpServer {
                 http1.addCustomizer(trustedProxy);
                 // HTTP/2 has :authority instead of Host; the environ's HTTP_HOST is made from it.
                 HttpConfiguration http2 = configuration();
+                // Jetty's HTTP/2 takes SETTINGS_MAX_HEADER_LIST_SIZE (advertised and enforced) from here.
+                http2.setRequestHeaderSize(listener.h2().maxHeaderListSize());
                 http2.addCustomizer(new HostHeaderCustomizer());
                 http1.getCustomizers().forEach(http2::addCustomizer);
                 GuardedHttpConnectionFactory h1 = new GuardedHttpConnectionFactory(http1, new HeadLimits(options.limits()),
                         options.limits().headerTimeout());
                 if (tls == null) {
                     if (listener.http1()) factories.add(h1);
-                    if (listener.http2()) factories.add(new HTTP2CServerConnectionFactory(http2));
+                    if (listener.http2()) factories.add(tuned(new HTTP2CServerConnectionFactory(http2)));
                 } else if (listener.http2()) {
                     ALPNServerConnectionFactory alpn = listener.http1()
                             ? new ALPNServerConnectionFactory("h2", "http/1.1") : new ALPNServerConnectionFactory("h2");
                     alpn.setDefaultProtocol(listener.http1() ? "http/1.1" : "h2");
                     factories.add(new SslConnectionFactory(tls, alpn.getProtocol()));
                     factories.add(alpn);
-                    factories.add(new HTTP2ServerConnectionFactory(http2));
+                    factories.add(tuned(new HTTP2ServerConnectionFactory(http2)));
                     if (listener.http1()) factories.add(h1);
                 } else {
                     factories.add(new SslConnectionFactory(tls, h1.getProtocol()));
@@ -201,6 +204,17 @@ public final class HttpServer {
             }
         }
         return factories.toArray(new ConnectionFactory[0]);
+    }
+
+    /** Applies the --http2-* settings to an h2 or h2c factory: what its SETTINGS frame tells each client. */
+    private AbstractHTTP2ServerConnectionFactory tuned(AbstractHTTP2ServerConnectionFactory h2) {
+        ListenerOptions.Http2 settings = frontend.listener().h2();
+        h2.setMaxConcurrentStreams(settings.maxConcurrentStreams());
+        h2.setInitialStreamRecvWindow(settings.initialWindowSize());
+        // The connection's window is shared by its streams: never smaller than one stream's.
+        h2.setInitialSessionRecvWindow(Math.max(h2.getInitialSessionRecvWindow(), settings.initialWindowSize()));
+        h2.setMaxFrameSize(settings.maxFrameSize());
+        return h2;
     }
 
     private HttpConfiguration configuration() {

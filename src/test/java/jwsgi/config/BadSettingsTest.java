@@ -88,6 +88,7 @@ class BadSettingsTest {
         "`raise RuntimeError('no settings today')`|failed to read config file {file}: RuntimeError: no settings today|Traceback",
         "`threads = 'many'`|threads = 'many' in {file}: Invalid value for option '--threads': 'many' is not an int|",
         "`threads = 0`|--threads 0: must be at least 1 (from threads = 0 in {file})|",
+        "`http2_max_frame_size = 100`|--http2-max-frame-size 100: HTTP/2 allows frame sizes from 16384 to 16777215 bytes|(from http2_max_frame_size = 100 in {file})",
         "`bind = ['127.0.0.1:http']`|--bind 127.0.0.1:http: expected HOST:PORT|(from bind = ['127.0.0.1:http'] in {file})",
         "`threads = [1, 2]`|threads = [1, 2] in {file}: expected one value, not 2|",
         "`capture_output = 'maybe'`|capture_output = 'maybe' in {file}: expected True or False|",
