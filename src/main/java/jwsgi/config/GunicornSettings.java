@@ -21,8 +21,6 @@ public final class GunicornSettings {
 
     /** What jwsgi does with a setting that none of its options implements. */
     public enum Fallback {
-        /** Another part of jwsgi will implement it; until then a config file that sets it gets a warning. */
-        PLANNED,
         /** Meaningless in a JVM; accepted with a warning saying why. */
         NOT_APPLICABLE,
         /** Not offered; accepted with a warning saying why and what to use instead. */
@@ -63,8 +61,6 @@ public final class GunicornSettings {
     private static final String DIRTY = "dirty arbiters (gunicorn 25) are not offered";
     private static final String ASGI = "an ASGI setting; jwsgi serves WSGI";
     private static final String CONTROL = "there is no control socket (gunicornc); use signals (TERM, INT, HUP, TTIN, TTOU, USR1)";
-    private static final String ISSUE_4 = "planned: proxies, TLS and sockets (issue 4)";
-    private static final String HTTP2 = "planned: HTTP/2 settings";
 
     private static final Map<String, Setting> ALL = new LinkedHashMap<>();
 
@@ -111,17 +107,17 @@ public final class GunicornSettings {
         notApplicable("default_proc_name", "Process Naming", "a JVM cannot change the process title that ps and top show",
                 true, Set.of("gunicorn"));
         // SSL
-        planned("keyfile", SSL, ISSUE_4, true, Set.of(), "--keyfile");
-        planned("certfile", SSL, ISSUE_4, true, Set.of(), "--certfile");
+        implemented("keyfile", SSL, "--keyfile");
+        implemented("certfile", SSL, "--certfile");
         notApplicable("ssl_version", SSL, "gunicorn itself ignores it since 21.0; TLS versions follow the JVM's defaults",
                 true, Set.of("2", "_SSLMethod.PROTOCOL_TLS", "TLS", "TLS_SERVER"), "--ssl-version");
-        planned("cert_reqs", SSL, ISSUE_4, true, Set.of(), "--cert-reqs");
-        planned("ca_certs", SSL, ISSUE_4, true, Set.of(), "--ca-certs");
+        implemented("cert_reqs", SSL, "--cert-reqs");
+        implemented("ca_certs", SSL, "--ca-certs");
         notApplicable("suppress_ragged_eofs", SSL, "an option of Python's ssl module; Jetty handles TLS close itself",
                 false, Set.of("True", "False"), "--suppress-ragged-eofs");
         notApplicable("do_handshake_on_connect", SSL, "an option of Python's ssl module; Jetty handshakes as it reads",
                 false, Set.of("True", "False"), "--do-handshake-on-connect");
-        planned("ciphers", SSL, ISSUE_4, true, Set.of(), "--ciphers");
+        implemented("ciphers", SSL, "--ciphers");
         // Security
         implemented("limit_request_line", SECURITY, "--limit-request-line");
         implemented("limit_request_fields", SECURITY, "--limit-request-fields");
@@ -151,15 +147,15 @@ public final class GunicornSettings {
         implemented("initgroups", MECHANICS, "--initgroups");
         notApplicable("tmp_upload_dir", MECHANICS, "gunicorn ignores it too; request bodies are streamed, never spooled to disk",
                 true, Set.of());
-        planned("secure_scheme_headers", MECHANICS, ISSUE_4, true, Set.of());
-        planned("forwarded_allow_ips", MECHANICS, ISSUE_4, true, Set.of(), "--forwarded-allow-ips");
+        implemented("secure_scheme_headers", MECHANICS);
+        implemented("forwarded_allow_ips", MECHANICS, "--forwarded-allow-ips");
         implemented("pythonpath", MECHANICS, "--pythonpath");
         unsupported("paste", MECHANICS, "PasteDeploy apps are not loaded from .ini files; name a module whose "
                 + "'application' is paste.deploy.loadapp('config:/path/app.ini')", true, Set.of(), "--paste", "--paster");
-        planned("proxy_protocol", MECHANICS, ISSUE_4, true, Set.of("False", "off"), "--proxy-protocol");
-        planned("proxy_allow_ips", MECHANICS, ISSUE_4, true, Set.of(), "--proxy-allow-from");
-        planned("protocol", MECHANICS, ISSUE_4, true, Set.of(), "--protocol");
-        planned("uwsgi_allow_ips", MECHANICS, ISSUE_4, true, Set.of(), "--uwsgi-allow-from");
+        implemented("proxy_protocol", MECHANICS, "--proxy-protocol");
+        implemented("proxy_allow_ips", MECHANICS, "--proxy-allow-from");
+        implemented("protocol", MECHANICS, "--protocol");
+        implemented("uwsgi_allow_ips", MECHANICS, "--uwsgi-allow-from");
         unsupported("raw_paste_global_conf", MECHANICS, "PasteDeploy apps are not loaded from .ini files", true,
                 Set.of("[]"), "--paste-global");
         notApplicable("permit_obsolete_folding", MECHANICS, STRICT, false, Set.of("False"), "--permit-obsolete-folding");
@@ -202,7 +198,7 @@ public final class GunicornSettings {
         unsupported("dirty_threads", "Dirty Arbiters", DIRTY, true, Set.of(), "--dirty-threads");
         unsupported("dirty_graceful_timeout", "Dirty Arbiters", DIRTY, true, Set.of(), "--dirty-graceful-timeout");
         // HTTP/2 (gunicorn 25.0)
-        planned("http_protocols", "HTTP/2", HTTP2, true, Set.of("h1"), "--http-protocols");
+        implemented("http_protocols", "HTTP/2", "--http-protocols");
         implemented("http2_max_concurrent_streams", "HTTP/2", "--http2-max-concurrent-streams");
         implemented("http2_initial_window_size", "HTTP/2", "--http2-initial-window-size");
         implemented("http2_max_frame_size", "HTTP/2", "--http2-max-frame-size");
@@ -211,11 +207,6 @@ public final class GunicornSettings {
 
     private static void implemented(String name, String section, String... flags) {
         add(new Setting(name, section, List.of(flags), true, Fallback.NONE, "", Set.of()));
-    }
-
-    private static void planned(String name, String section, String note, boolean takesValue, Set<String> quiet,
-                                String... flags) {
-        add(new Setting(name, section, List.of(flags), takesValue, Fallback.PLANNED, note, quiet));
     }
 
     private static void notApplicable(String name, String section, String why, boolean takesValue, Set<String> quiet,

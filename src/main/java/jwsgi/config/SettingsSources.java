@@ -129,11 +129,6 @@ public final class SettingsSources {
             return "unexpected argument '" + first + "': jwsgi serves one APP (MODULE:CALLABLE); put options before or after it";
         }
         String flag = first.contains("=") ? first.substring(0, first.indexOf('=')) : first;
-        Optional<GunicornSettings.Setting> gunicorn = GunicornSettings.byFlag(flag);
-        if (gunicorn.isPresent() && gunicorn.get().fallback() == GunicornSettings.Fallback.PLANNED) {
-            return "Unknown option: '" + flag + "': gunicorn's " + gunicorn.get().name()
-                    + " setting is not available in this version of jwsgi (" + gunicorn.get().note() + ")";
-        }
         List<String> names = new ArrayList<>();
         for (OptionSpec o : spec.options()) names.addAll(List.of(o.names()));
         return "Unknown option: '" + flag + "'" + Suggest.hint(flag, names);
@@ -277,9 +272,7 @@ public final class SettingsSources {
                 }
             } else if (fallback != null && fallback != GunicornSettings.Fallback.NONE) {
                 if (!quiet(gunicorn.get(), e)) {
-                    String what = fallback == GunicornSettings.Fallback.PLANNED ? " is not available in this version of jwsgi (" 
-                            + gunicorn.get().note() + "); it is ignored" : " has no effect: " + gunicorn.get().note();
-                    warnings.add(e.assignment() + where + what);
+                    warnings.add(e.assignment() + where + " has no effect: " + gunicorn.get().note());
                 }
             } else if (e.kind() != ConfigFile.Kind.CALLABLE && e.kind() != ConfigFile.Kind.OTHER) {
                 Optional<String> close = Suggest.closest(e.name(), known);

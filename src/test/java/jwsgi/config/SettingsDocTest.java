@@ -113,11 +113,9 @@ class SettingsDocTest {
                 interpreter is chosen. A config file that names another interpreter is an error that
                 says so; give `--python` on the command line or in `JWSGI_CMD_ARGS` (or set `VIRTUAL_ENV`).
 
-                In the jwsgi column: **yes** is implemented; **planned** is being built elsewhere in
-                jwsgi, and until then its flag is refused and a config file that sets it gets a warning
-                (no warning for values that ask for nothing jwsgi lacks, such as `workers = 1`); **n/a**
-                has no meaning in a JVM and **no** is not offered: both are accepted, flag or file, with
-                one warning that says why.
+                In the jwsgi column: **yes** is implemented; **n/a** has no meaning in a JVM and **no** is
+                not offered: both are accepted, flag or file, with one warning that says why (none for
+                values that ask for nothing jwsgi lacks, such as gunicorn's default).
 
                 ## gunicorn's settings
                 """);
@@ -148,7 +146,6 @@ class SettingsDocTest {
                 flags = s.flags().isEmpty() ? "(config file only)" : code(s.flags());
                 dflt = "";
                 status = switch (s.fallback()) {
-                    case PLANNED -> "planned";
                     case NOT_APPLICABLE -> "n/a";
                     case UNSUPPORTED -> "no";
                     case PYTHON -> "yes";
