@@ -35,6 +35,7 @@ PYTHON = "/usr/bin/python3"
 # a short label, and a command per kind of scenario: "cpu" (apps that keep the CPU busy) and "io"
 # (the long I/O app); a server without a command for a kind is not run there. Placeholders:
 #   {port} {app} (MODULE:CALLABLE) {apps} (bench/apps) {python} {java} {jar} {lib} {bench}
+#   {launcher}        ./jwsgi, the launcher users run (it gives the master its JVM options)
 #   {cores}           CPU cores of this machine (nproc)
 #   {g_workers}       gunicorn's recommended worker count: 2 * cores + 1
 #   {g_threads}       gunicorn's recommended threads for gthread: 2 * cores (docs: 2-4 x cores)
@@ -50,8 +51,8 @@ SERVERS = {
     "jwsgi": {
         "peer": False, "stop": signal.SIGTERM,
         "label": {"cpu": "{jwsgi_procs} proc x 1 thread", "io": "{jwsgi_procs} proc x {jwsgi_io_threads} threads"},
-        "cpu": "{java} -jar {jar} --python {python} --chdir {apps} -b 127.0.0.1:{port} {jwsgi_workers} --threads 1 {app}",
-        "io": "{java} -jar {jar} --python {python} --chdir {apps} -b 127.0.0.1:{port} {jwsgi_workers} --threads {jwsgi_io_threads} {app}",
+        "cpu": "{launcher} --python {python} --chdir {apps} -b 127.0.0.1:{port} {jwsgi_workers} --threads 1 {app}",
+        "io": "{launcher} --python {python} --chdir {apps} -b 127.0.0.1:{port} {jwsgi_workers} --threads {jwsgi_io_threads} {app}",
     },
     "gunicorn-sync": {
         "peer": True, "stop": signal.SIGTERM,
@@ -210,6 +211,7 @@ def command_context(java, jar, jwsgi_procs):
     n = cores()
     return {
         "java": java, "jar": jar, "lib": os.path.join(ROOT, "target", "lib"), "bench": BENCH,
+        "launcher": os.path.join(ROOT, "jwsgi"),
         "apps": APPS, "python": PYTHON, "cores": n, "g_workers": 2 * n + 1, "g_threads": 2 * n,
         "io_threads": IO_THREADS, "io_threads_per_proc": max(1, IO_THREADS // n),
         "jwsgi_procs": jwsgi_procs, "jwsgi_workers": f"-w {jwsgi_procs}" if jwsgi_procs > 1 else "",
