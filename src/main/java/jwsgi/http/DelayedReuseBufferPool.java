@@ -7,9 +7,9 @@ import org.eclipse.jetty.io.ByteBufferPool;
 import org.eclipse.jetty.io.RetainableByteBuffer;
 
 /**
- * Jetty's buffer pool, where a released buffer waits behind the last {@value #DEPTH} released
- * ones before it can be handed out again, and every hand-out carries a reference count of its
- * own.
+ * Jetty's buffer pool, where a released small buffer waits behind the last {@value #DEPTH}
+ * released ones before it can be handed out again, and every hand-out carries a reference count
+ * of its own.
  *
  * <p>Why: Jetty 12.1 (12.1.10 to 12.1.14 at least; compare jetty/jetty.project#12939) races on
  * an HTTP/1.1 connection's request buffer when a request is followed by a malformed one and a
@@ -27,6 +27,12 @@ import org.eclipse.jetty.io.RetainableByteBuffer;
  */
 final class DelayedReuseBufferPool extends ByteBufferPool.Wrapper {
     private static final int DEPTH = 256;
+    /**
+     * Only buffers up to this size wait: Jetty's request buffers (8 KiB) are the ones it races
+     * on, and holding larger ones (response and body buffers, up to megabytes) would keep up to
+     * {@value #DEPTH} of them out of use. So at most 4 MiB waits.
+     */
+    private static final int DELAYED_UP_TO = 16 * 1024;
 
     private final ArrayDeque<RetainableByteBuffer> waiting = new ArrayDeque<>(DEPTH + 1);
 
@@ -37,6 +43,9 @@ final class DelayedReuseBufferPool extends ByteBufferPool.Wrapper {
     @Override
     public RetainableByteBuffer.Mutable acquire(int size, boolean direct) {
         RetainableByteBuffer.Mutable pooled = getWrapped().acquire(size, direct);
+        if (pooled.capacity() > DELAYED_UP_TO) {
+            return RetainableByteBuffer.wrap(pooled.getByteBuffer(), pooled::release);
+        }
         return RetainableByteBuffer.wrap(pooled.getByteBuffer(), () -> delayRelease(pooled));
     }
 
