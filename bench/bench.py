@@ -158,7 +158,7 @@ def parse_args(argv):
     p.add_argument("--quick", action="store_true",
                    help="smoke run: 2 s runs, 1 s warm-up, 1 round, scenarios " + ",".join(QUICK_SCENARIOS))
     p.add_argument("--duration", type=float, help="seconds per measured run (default 10; quick 2)")
-    p.add_argument("--warmup", type=float, help="seconds of warm-up per server and scenario (default 5; quick 1)")
+    p.add_argument("--warmup", type=float, help="seconds of warm-up per server and scenario (default 20: a JVM's JIT needs it here; quick 1)")
     p.add_argument("--rounds", type=int, help="interleaved rounds; the report gives medians (default 3; quick 1)")
     p.add_argument("--connections", type=int, default=64, help="wrk connections for scenarios without their own (default 64)")
     p.add_argument("--scenarios", help="comma-separated scenario names (default: all): " + ",".join(s.name for s in SCENARIOS))
@@ -170,7 +170,7 @@ def parse_args(argv):
     args = p.parse_args(argv)
     quick = args.quick
     args.duration = args.duration or (2.0 if quick else 10.0)
-    args.warmup = args.warmup if args.warmup is not None else (1.0 if quick else 5.0)
+    args.warmup = args.warmup if args.warmup is not None else (1.0 if quick else 20.0)
     args.rounds = args.rounds or (1 if quick else 3)
     if args.duration <= 0 or args.rounds < 1 or args.warmup < 0 or args.connections < 1:
         p.error("--duration and --connections must be positive, --rounds at least 1, --warmup not negative")

@@ -1,10 +1,13 @@
 package jwsgi.http;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 
 import org.eclipse.jetty.io.ArrayByteBufferPool;
 import org.eclipse.jetty.io.ByteBufferPool;
 import org.eclipse.jetty.io.RetainableByteBuffer;
+import org.eclipse.jetty.util.BufferUtil;
 
 /**
  * Jetty's buffer pool, where a released small buffer waits behind the last {@value #DEPTH}
@@ -33,30 +36,68 @@ final class DelayedReuseBufferPool extends ByteBufferPool.Wrapper {
      * {@value #DEPTH} of them out of use. So at most 4 MiB waits.
      */
     private static final int DELAYED_UP_TO = 16 * 1024;
+    /** Ready buffers are kept by capacity class: [1, 2) KiB, [2, 4) KiB, ... up to {@value #DELAYED_UP_TO}. */
+    private static final int CLASSES = 5;
+    private static final int READY_PER_CLASS = 64;
 
-    private final ArrayDeque<RetainableByteBuffer> waiting = new ArrayDeque<>(DEPTH + 1);
+    private final ArrayDeque<RetainableByteBuffer.Mutable> waiting = new ArrayDeque<>(DEPTH + 1);
+    /** Index: class * 2 + 1 for direct buffers, + 0 for heap ones. Guarded by {@link #waiting}. */
+    private final List<ArrayDeque<RetainableByteBuffer.Mutable>> ready = new ArrayList<>();
 
     DelayedReuseBufferPool() {
         super(new ArrayByteBufferPool());
+        for (int i = 0; i < 2 * CLASSES; i++) ready.add(new ArrayDeque<>(READY_PER_CLASS));
     }
 
     @Override
     public RetainableByteBuffer.Mutable acquire(int size, boolean direct) {
-        RetainableByteBuffer.Mutable pooled = getWrapped().acquire(size, direct);
-        if (pooled.capacity() > DELAYED_UP_TO) {
-            return RetainableByteBuffer.wrap(pooled.getByteBuffer(), pooled::release);
+        RetainableByteBuffer.Mutable buffer = size <= DELAYED_UP_TO ? takeReady(size, direct) : null;
+        if (buffer == null) {
+            buffer = getWrapped().acquire(size, direct);
+            if (buffer.capacity() > DELAYED_UP_TO) {
+                return RetainableByteBuffer.wrap(buffer.getByteBuffer(), buffer::release);
+            }
         }
+        RetainableByteBuffer.Mutable pooled = buffer;
         return RetainableByteBuffer.wrap(pooled.getByteBuffer(), () -> delayRelease(pooled));
     }
 
-    private void delayRelease(RetainableByteBuffer buffer) {
-        RetainableByteBuffer due;
+    /** A kept buffer of at least {@code size} bytes, emptied, or null if none is ready. */
+    private RetainableByteBuffer.Mutable takeReady(int size, boolean direct) {
+        synchronized (waiting) {
+            for (int c = sizeClass(size); c < CLASSES; c++) {
+                ArrayDeque<RetainableByteBuffer.Mutable> kept = ready.get(2 * c + (direct ? 1 : 0));
+                RetainableByteBuffer.Mutable buffer = kept.peekLast();
+                if (buffer != null && buffer.capacity() >= size) {
+                    kept.pollLast();
+                    BufferUtil.reset(buffer.getByteBuffer());
+                    return buffer;
+                }
+            }
+        }
+        return null;
+    }
+
+    private void delayRelease(RetainableByteBuffer.Mutable buffer) {
+        RetainableByteBuffer.Mutable due;
         synchronized (waiting) {
             waiting.addLast(buffer);
             due = waiting.size() > DEPTH ? waiting.removeFirst() : null;
+            if (due != null) {
+                ArrayDeque<RetainableByteBuffer.Mutable> kept = ready.get(2 * sizeClass(due.capacity()) + (due.isDirect() ? 1 : 0));
+                if (kept.size() < READY_PER_CLASS) {
+                    kept.addLast(due);
+                    due = null;
+                }
+            }
         }
         if (due != null) {
             due.release();
         }
+    }
+
+    /** 0 for up to 2 KiB (exclusive), 1 for [2, 4) KiB, ... capped at the last class. */
+    private static int sizeClass(int bytes) {
+        return Math.min(CLASSES - 1, 31 - Integer.numberOfLeadingZeros(Math.max(bytes, 1024) >> 10));
     }
 }

@@ -1,6 +1,7 @@
 package jwsgi.server;
 
 import java.io.File;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -9,7 +10,7 @@ import java.util.Map;
 
 /**
  * The command line and environment of a worker process: this JVM's java, with a worker's JVM
- * options (jwsgi's defaults, then {@code JWSGI_JAVA_OPTS}, which also reach the master through
+ * options (jwsgi's defaults and its AOT cache, then {@code JWSGI_JAVA_OPTS}, which also reach the master through
  * the {@code jwsgi} launcher, then {@code JWSGI_WORKER_JAVA_OPTS}: the last one given wins),
  * this class path, {@link Main} and the master's own arguments: each worker reads the same
  * settings the master read. The master's own JVM options are not passed on: a master needs far
@@ -47,6 +48,19 @@ final class WorkerCommand {
                 "-XX:ErrorFile=" + crashReport("%p"));
     }
 
+    /**
+     * The system property through which the {@code jwsgi} launcher names the workers' AOT cache,
+     * trained once per build: workers that map it start sooner and compile their hot code from
+     * its profiles instead of waiting for their own. The JVM skips a cache it cannot use.
+     */
+    static final String AOT_CACHE_PROPERTY = "jwsgi.workerAotCache";
+
+    /** The options that map the workers' AOT cache, if the launcher named one that exists. */
+    static List<String> aotCache(String cache) {
+        if (cache == null || !Files.isRegularFile(Path.of(cache))) return List.of();
+        return List.of("-XX:AOTCache=" + cache, "-Xlog:aot*=off", "-Xlog:cds*=off");
+    }
+
     /** Where a worker JVM writes its crash report: the temp directory, named by its pid ({@code %p} for the JVM to fill in). */
     static Path crashReport(String pid) {
         return Path.of(System.getProperty("java.io.tmpdir"), "jwsgi-worker-hs_err_pid" + pid + ".log");
@@ -65,6 +79,7 @@ final class WorkerCommand {
         List<String> argv = new ArrayList<>();
         argv.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         argv.addAll(jvmDefaults());
+        argv.addAll(aotCache(System.getProperty(AOT_CACHE_PROPERTY)));
         for (String name : List.of(ENV_JAVA_OPTS, ENV_WORKER_JAVA_OPTS)) {
             String options = env.get(name);
             if (options != null && !options.isBlank()) argv.addAll(List.of(options.strip().split("\\s+")));
