@@ -160,10 +160,10 @@ public final class CPython {
         pyThreadStateDeleteCurrent = fn("PyThreadState_DeleteCurrent", FunctionDescriptor.ofVoid());
         pyThreadStateGet = fn("PyThreadState_Get", FunctionDescriptor.of(ADDRESS));
         pyThreadStateGetInterpreter = fn("PyThreadState_GetInterpreter", FunctionDescriptor.of(ADDRESS, ADDRESS));
-        pyIncRef = fn("Py_IncRef", FunctionDescriptor.ofVoid(ADDRESS));
+        pyIncRef = leaf("Py_IncRef", FunctionDescriptor.ofVoid(ADDRESS));
         pyDecRef = fn("Py_DecRef", FunctionDescriptor.ofVoid(ADDRESS));
-        pyObjectType = fn("PyObject_Type", FunctionDescriptor.of(ADDRESS, ADDRESS));
-        pyTypeGetFlags = fn("PyType_GetFlags", FunctionDescriptor.of(JAVA_LONG, ADDRESS));
+        pyObjectType = leaf("PyObject_Type", FunctionDescriptor.of(ADDRESS, ADDRESS));
+        pyTypeGetFlags = leaf("PyType_GetFlags", FunctionDescriptor.of(JAVA_LONG, ADDRESS));
         pyObjectGetAttrString = fn("PyObject_GetAttrString", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS));
         pyObjectSetAttrString = fn("PyObject_SetAttrString", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
         pyObjectHasAttrString = fn("PyObject_HasAttrString", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
@@ -180,12 +180,12 @@ public final class CPython {
         pyObjectIsTrue = fn("PyObject_IsTrue", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         pyCallableCheck = fn("PyCallable_Check", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         pyUnicodeFromStringAndSize = fn("PyUnicode_FromStringAndSize", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG));
-        pyUnicodeDecodeLatin1 = fn("PyUnicode_DecodeLatin1", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, ADDRESS));
+        pyUnicodeDecodeLatin1 = leaf("PyUnicode_DecodeLatin1", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, ADDRESS));
         pyUnicodeAsUtf8AndSize = fn("PyUnicode_AsUTF8AndSize", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS));
         pyUnicodeInternFromString = fn("PyUnicode_InternFromString", FunctionDescriptor.of(ADDRESS, ADDRESS));
         pyBytesFromStringAndSize = fn("PyBytes_FromStringAndSize", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG));
         pyBytesAsStringAndSize = fn("PyBytes_AsStringAndSize", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
-        pyLongFromLongLong = fn("PyLong_FromLongLong", FunctionDescriptor.of(ADDRESS, JAVA_LONG));
+        pyLongFromLongLong = leaf("PyLong_FromLongLong", FunctionDescriptor.of(ADDRESS, JAVA_LONG));
         pyLongAsLongLong = fn("PyLong_AsLongLong", FunctionDescriptor.of(JAVA_LONG, ADDRESS));
         pyTupleNew = fn("PyTuple_New", FunctionDescriptor.of(ADDRESS, JAVA_LONG));
         pyTupleSetItem = fn("PyTuple_SetItem", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS));
@@ -235,6 +235,16 @@ public final class CPython {
 
     private MethodHandle fn(String name, FunctionDescriptor descriptor) {
         return LINKER.downcallHandle(symbol(name), descriptor);
+    }
+
+    /**
+     * A function that can run no Python code: it allocates no object the cyclic GC tracks
+     * (whose collection runs finalizers, which may call back into Java) and raises nothing but
+     * MemoryError. Such calls skip the JVM's thread-state transition (they are nanoseconds long,
+     * and many per request) and may read Java arrays directly.
+     */
+    private MethodHandle leaf(String name, FunctionDescriptor descriptor) {
+        return LINKER.downcallHandle(symbol(name), descriptor, Linker.Option.critical(true));
     }
 
     private static RuntimeException fatal(Throwable t) {

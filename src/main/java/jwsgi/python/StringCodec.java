@@ -38,9 +38,7 @@ public final class StringCodec implements AutoCloseable {
 
     /** New {@code str} whose code points are the bytes of {@code bytes[0..length)}. */
     public MemorySegment latin1(byte[] bytes, int length) {
-        MemorySegment buf = scratch(length);
-        MemorySegment.copy(bytes, 0, buf, JAVA_BYTE, 0, length);
-        return interpreter.checked(api.unicodeFromLatin1(buf, length));
+        return interpreter.checked(api.unicodeFromLatin1(MemorySegment.ofArray(bytes), length));
     }
 
     /**
