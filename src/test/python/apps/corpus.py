@@ -289,6 +289,14 @@ def big_app(environ, start_response):
     return (b"b" * min(chunk, n - i) for i in range(0, n, chunk))
 
 
+def pattern_app(environ, start_response):
+    """n bytes where byte i is i % 251, as one large chunk and a small one: order and joins show."""
+    n = int(q(environ, "n", "300001"))
+    data = bytes(i % 251 for i in range(n))
+    start_response("200 OK", [("Content-Type", "application/octet-stream"), ("Content-Length", str(n))])
+    return [data[:n - 10], data[n - 10:]]
+
+
 def file_app(environ, start_response):
     path = q(environ, "path")
     kind = q(environ, "kind", "file")
@@ -363,6 +371,7 @@ ROUTES = {
     "/error": error_app,
     "/length": length_app,
     "/big": big_app,
+    "/pattern": pattern_app,
     "/file": file_app,
     "/errors": errors_app,
     "/sleep": sleep_app,

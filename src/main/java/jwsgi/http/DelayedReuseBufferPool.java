@@ -36,8 +36,11 @@ final class DelayedReuseBufferPool extends ByteBufferPool.Wrapper {
      * {@value #DEPTH} of them out of use. So at most 4 MiB waits.
      */
     private static final int DELAYED_UP_TO = 16 * 1024;
-    /** Ready buffers are kept by capacity class: [1, 2) KiB, [2, 4) KiB, ... up to {@value #DELAYED_UP_TO}. */
-    private static final int CLASSES = 5;
+    /**
+     * Ready buffers are kept by capacity in steps of 4 KiB (Jetty's pool makes capacities in
+     * multiples of 4 KiB), up to {@value #DELAYED_UP_TO}: so any buffer of a size's class or above fits it.
+     */
+    private static final int CLASSES = DELAYED_UP_TO / 4096;
     private static final int READY_PER_CLASS = 64;
 
     private final ArrayDeque<RetainableByteBuffer.Mutable> waiting = new ArrayDeque<>(DEPTH + 1);
@@ -96,8 +99,8 @@ final class DelayedReuseBufferPool extends ByteBufferPool.Wrapper {
         }
     }
 
-    /** 0 for up to 2 KiB (exclusive), 1 for [2, 4) KiB, ... capped at the last class. */
+    /** 0 for up to 4 KiB, 1 for up to 8 KiB, ... capped at the last class. */
     private static int sizeClass(int bytes) {
-        return Math.min(CLASSES - 1, 31 - Integer.numberOfLeadingZeros(Math.max(bytes, 1024) >> 10));
+        return Math.min(CLASSES - 1, Math.max(0, (bytes - 1) >> 12));
     }
 }

@@ -273,6 +273,15 @@ class ResponseTest {
     }
 
     @Test
+    void aChunkLargerThanAPooledBufferArrivesInOrder() throws IOException {
+        RawHttp.Response r = get("/pattern?n=300001");
+        assertEquals(300_001, r.body().length);
+        for (int i = 0; i < r.body().length; i++) {
+            if ((r.body()[i] & 0xFF) != i % 251) throw new AssertionError("byte " + i + " is " + (r.body()[i] & 0xFF));
+        }
+    }
+
+    @Test
     void fileWrapperSendsARealFile(@TempDir Path dir) throws IOException {
         byte[] content = new byte[300_000];
         new Random(3).nextBytes(content);
