@@ -1,9 +1,12 @@
 """Writes to every place an app writes to: stdout, stderr, Python logging (its own loggers and
 gunicorn's "gunicorn.error", as apps borrow it). Used by ErrorLogTest."""
+import atexit
 import logging
 import sys
 
 app_log = logging.getLogger("app")
+# A line written straight to stdout as the worker's Python ends, after its listener is closed.
+atexit.register(lambda: print("printed by the app at exit", flush=True))
 
 
 def application(environ, start_response):

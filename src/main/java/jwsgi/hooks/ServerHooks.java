@@ -78,10 +78,13 @@ public final class ServerHooks implements RequestHooks {
                 CPython api = py.api();
                 MemorySegment glue = py.bundledModuleOnce(ConfigFile.GLUE);
                 try {
-                    MemorySegment setup = py.checked(py.getAttr(glue, "setup_hooks"));
-                    MemorySegment literal = py.string(PythonLiteral.of(effective));
-                    MemorySegment age = api.longFrom(workerAge);
+                    MemorySegment setup = MemorySegment.NULL;
+                    MemorySegment literal = MemorySegment.NULL;
+                    MemorySegment age = MemorySegment.NULL;
                     try {
+                        setup = py.checked(py.getAttr(glue, "setup_hooks"));
+                        literal = py.string(PythonLiteral.of(effective));
+                        age = py.checked(api.longFrom(workerAge));
                         api.decRef(py.checked(api.call(setup, literal, age)));
                     } finally {
                         api.decRef(setup);

@@ -38,7 +38,6 @@ public final class Processes {
     private static final int POSIX_SPAWN_SETSIGMASK = 0x08;
     /** A child starts with the default action for these, whatever the master ignores (nohup, background jobs). */
     private static final int[] DEFAULT_SIGNALS = {SIGHUP, SIGINT, SIGQUIT, SIGUSR1, 12, 13, SIGTERM, 17, 21, 22, 28};
-    private static final int O_CLOEXEC = 02000000;
     private static final int EINTR = 4;
     private static final int ECHILD = 10;
     /** glibc's posix_spawn_file_actions_t is 80 bytes and posix_spawnattr_t 336: generous room for both. */
@@ -96,12 +95,23 @@ public final class Processes {
             try {
                 check("posix_spawnattr_init", (int) ATTR_INIT.invokeExact(attr));
                 try {
+                    // Each source goes first to a number above every source and target, then to its
+                    // target: done directly, one dup2 could overwrite the source of another (the
+                    // listener at 3, say, before it reaches 0). The temporaries are closed below.
                     int highest = 2;
+                    for (Map.Entry<Integer, Integer> d : descriptors.entrySet()) highest = Math.max(highest, Math.max(d.getKey(), d.getValue()));
+                    int temporary = highest + 1;
                     for (Map.Entry<Integer, Integer> d : descriptors.entrySet()) {
-                        check("posix_spawn_file_actions_adddup2", (int) FA_DUP2.invokeExact(actions, (int) d.getValue(), (int) d.getKey()));
-                        highest = Math.max(highest, d.getKey());
+                        check("posix_spawn_file_actions_adddup2", (int) FA_DUP2.invokeExact(actions, (int) d.getValue(), temporary++));
                     }
-                    closeFrom(actions, highest + 1, descriptors);
+                    temporary = highest + 1;
+                    int highestTarget = 2;
+                    for (Map.Entry<Integer, Integer> d : descriptors.entrySet()) {
+                        check("posix_spawn_file_actions_adddup2", (int) FA_DUP2.invokeExact(actions, temporary, (int) d.getKey()));
+                        check("posix_spawn_file_actions_addclose", (int) FA_CLOSE.invokeExact(actions, temporary++));
+                        highestTarget = Math.max(highestTarget, d.getKey());
+                    }
+                    closeFrom(actions, highestTarget + 1);
                     MemorySegment none = arena.allocate(SIGSET_BYTES, 8);
                     check("sigemptyset", (int) SIGEMPTYSET.invokeExact(none));
                     MemorySegment defaults = arena.allocate(SIGSET_BYTES, 8);
@@ -129,7 +139,7 @@ public final class Processes {
     }
 
     /** Closes, in the child, every descriptor from {@code first} up that it was not given. */
-    private static void closeFrom(MemorySegment actions, int first, Map<Integer, Integer> given) throws Throwable {
+    private static void closeFrom(MemorySegment actions, int first) throws Throwable {
         if (FA_CLOSEFROM.isPresent()) {
             check("posix_spawn_file_actions_addclosefrom_np", (int) FA_CLOSEFROM.get().invokeExact(actions, first));
             return;
@@ -141,7 +151,7 @@ public final class Processes {
             return;  // no /proc: the child keeps the master's other descriptors, which are close-on-exec where it matters
         }
         for (int fd : open) {
-            if (fd >= first && !given.containsKey(fd)) check("posix_spawn_file_actions_addclose", (int) FA_CLOSE.invokeExact(actions, fd));
+            if (fd >= first) check("posix_spawn_file_actions_addclose", (int) FA_CLOSE.invokeExact(actions, fd));
         }
     }
 
@@ -211,7 +221,7 @@ public final class Processes {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment fds = arena.allocate(JAVA_INT, 2);
             MemorySegment state = arena.allocate(Libc.CAPTURED);
-            int rc = (int) PIPE2.invokeExact(state, fds, O_CLOEXEC);
+            int rc = (int) PIPE2.invokeExact(state, fds, Libc.O_CLOEXEC);
             if (rc != 0) throw new Libc.Failure("pipe2", Libc.errno(state));
             return new int[] {fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1)};
         } catch (Libc.Failure f) {

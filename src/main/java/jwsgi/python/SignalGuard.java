@@ -46,6 +46,11 @@ public final class SignalGuard {
         this.saved = saved;
     }
 
+    /** A signal's name ("SIGSEGV"), or "signal N" for one without a name here. */
+    public static String name(int signal) {
+        return signal > 0 && signal < NAMES.length ? NAMES[signal] : "signal " + signal;
+    }
+
     /** Records the current disposition of every guarded signal. */
     public static SignalGuard save() {
         Linker linker = Linker.nativeLinker();

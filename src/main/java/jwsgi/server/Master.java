@@ -20,6 +20,7 @@ import jwsgi.hooks.Hook;
 import jwsgi.hooks.PythonLogging;
 import jwsgi.hooks.ServerHooks;
 import jwsgi.posix.Libc;
+import jwsgi.python.SignalGuard;
 import jwsgi.posix.Processes;
 import jwsgi.posix.ProcessOwner;
 import jwsgi.posix.Sockets;
@@ -262,7 +263,6 @@ public final class Master {
             case RETIRE -> {
                 if (w.state == WorkerHandle.State.READY) {
                     w.state = WorkerHandle.State.RETIRING;
-                    w.retireReason = m.detail();
                     LOG.info("Replacing {}: {}", w, m.detail());
                 }
             }
@@ -350,7 +350,7 @@ public final class Master {
             if (w.bootError < 0 && w.state == WorkerHandle.State.BOOTING && exit.code() != 0) why.append(" while booting");
             if (exit.code() == 0) why.append(" without being asked to");
         } else {
-            why.append("was killed by ").append(signalName(exit.signal()));
+            why.append("was killed by ").append(SignalGuard.name(exit.signal()));
             why.append(switch (exit.signal()) {
                 case Processes.SIGKILL -> w.killedByMaster ? " (by the master, see above)" : " (by the kernel's out-of-memory killer, or someone's kill -9)";
                 case 6 -> " (abort: a fatal error in native code: the JVM's crash report, or Python's os.abort())";
@@ -379,20 +379,6 @@ public final class Master {
         } catch (IOException | RuntimeException e) {
             return "";
         }
-    }
-
-    private static String signalName(int signal) {
-        return switch (signal) {
-            case 1 -> "SIGHUP";
-            case 2 -> "SIGINT";
-            case 3 -> "SIGQUIT";
-            case 6 -> "SIGABRT";
-            case 7 -> "SIGBUS";
-            case 9 -> "SIGKILL";
-            case 11 -> "SIGSEGV";
-            case 15 -> "SIGTERM";
-            default -> "signal " + signal;
-        };
     }
 
     // ---- keeping the workers ----------------------------------------------------------------
@@ -465,7 +451,7 @@ public final class Master {
         try {
             workerPid = Processes.spawn(command.argv(), command.environment(identity),
                     Map.of(WorkerIdentity.LISTENER_FD, shared.fd(), WorkerIdentity.CONTROL_FD, pipe[1]));
-        } catch (Libc.Failure e) {
+        } catch (Libc.Failure | RuntimeException e) {
             LOG.error("Cannot start a worker: {}", e.getMessage());
             Sockets.closeQuietly(pipe[0]);
             Sockets.closeQuietly(pipe[1]);
@@ -513,7 +499,6 @@ public final class Master {
         for (WorkerHandle w : List.copyOf(workers.values())) {
             if (w.state == WorkerHandle.State.READY) {
                 w.state = WorkerHandle.State.RETIRING;
-                w.retireReason = "reload";
             } else if (w.state == WorkerHandle.State.BOOTING) {
                 stopWorker(w, Processes.SIGTERM);  // it would serve the old code
             }

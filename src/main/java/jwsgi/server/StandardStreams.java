@@ -33,13 +33,16 @@ final class StandardStreams {
         }
     }
 
-    /** Points descriptors 1 and 2 back where they were. */
+    /** Points descriptors 1 and 2 back where they were, and closes the copies. */
     void restore() {
         try {
             Libc.dup2(out, 1);
             Libc.dup2(err, 2);
         } catch (Libc.Failure ignored) {
             // the copies are ours and open: dup2 onto 1 and 2 cannot fail
+        } finally {
+            Sockets.closeQuietly(out);
+            Sockets.closeQuietly(err);
         }
     }
 }

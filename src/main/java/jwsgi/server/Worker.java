@@ -21,6 +21,7 @@ import jwsgi.http.Bind;
 import jwsgi.http.HttpServer;
 import jwsgi.http.TlsContext;
 import jwsgi.log.AccessLog;
+import jwsgi.posix.Libc;
 import jwsgi.posix.ProcessOwner;
 import jwsgi.posix.Sockets;
 import jwsgi.python.PythonRuntime;
@@ -72,7 +73,6 @@ public final class Worker {
     private MasterLink master;
     private Reloader reloader;
     /** The worker's standard output and error, saved before the inherited listener is taken. */
-    private StandardStreams streams;
     private boolean acceptingStopped;
 
     Worker(Startup startup, WorkerIdentity identity) {
@@ -209,7 +209,6 @@ public final class Worker {
         hooks.run(Hook.POST_WORKER_INIT);
         Signals.handle(signals::offer, "TERM", "INT", "USR1", "HUP", "TTIN", "TTOU", "WINCH");
         try {
-            streams = StandardStreams.save();
             Sockets.listen(WorkerIdentity.LISTENER_FD, settings().socket().backlog());
             http.start();
         } catch (Exception e) {
@@ -266,8 +265,20 @@ public final class Worker {
     private synchronized void stopAccepting(HttpServer http) {
         if (acceptingStopped) return;
         acceptingStopped = true;
-        http.stopAccepting();
-        streams.restore();
+        // Copies taken now, not at start: a USR1 since then may have pointed 1 and 2 at a reopened log.
+        StandardStreams streams;
+        try {
+            streams = StandardStreams.save();
+        } catch (Libc.Failure e) {
+            LOG.warn("Cannot keep the standard streams across closing the listener: {}", e.getMessage());
+            http.stopAccepting();
+            return;
+        }
+        try {
+            http.stopAccepting();
+        } finally {
+            streams.restore();
+        }
     }
 
     /**

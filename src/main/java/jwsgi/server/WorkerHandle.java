@@ -34,15 +34,12 @@ final class WorkerHandle {
     final int pid;
     /** Reload generation: workers of older generations are replaced. */
     final int generation;
-    final long startedNanos;
     State state = State.BOOTING;
     long lastBeatNanos;
     /** When the master last signalled it (STOPPING, KILLING). */
     long signalledNanos;
     /** The code a worker that could not boot announced before exiting, or -1. */
     int bootError = -1;
-    /** Why it retires, for the log. */
-    String retireReason;
     /** The master killed it (it did not stop in time, or stopped beating): its SIGKILL is no mystery. */
     boolean killedByMaster;
 
@@ -50,8 +47,7 @@ final class WorkerHandle {
         this.age = age;
         this.pid = pid;
         this.generation = generation;
-        this.startedNanos = System.nanoTime();
-        this.lastBeatNanos = startedNanos;
+        this.lastBeatNanos = System.nanoTime();
     }
 
     /**
@@ -61,9 +57,21 @@ final class WorkerHandle {
     static WorkerHandle track(int age, int pid, int generation, int controlFd, Consumer<Master.Event> events) {
         WorkerHandle w = new WorkerHandle(age, pid, generation);
         Thread.ofPlatform().name("worker-" + age + "-pipe").daemon(true).start(() -> w.read(controlFd, events));
-        Thread.ofPlatform().name("worker-" + age + "-wait").daemon(true).start(() ->
-                events.accept(new Master.Event.Exited(w, Processes.waitFor(pid).orElse(new Processes.Exit(0, 0, false)))));
+        Thread.ofPlatform().name("worker-" + age + "-wait").daemon(true).start(() -> events.accept(new Master.Event.Exited(w, reap(pid))));
         return w;
+    }
+
+    /**
+     * Waits for the worker to end. Whatever happens, the master hears of it: a wait that fails
+     * (or a worker that is no longer our child) is reported as an exit with code 0, so the
+     * master does not keep a worker that is gone.
+     */
+    private static Processes.Exit reap(int pid) {
+        try {
+            return Processes.waitFor(pid).orElse(new Processes.Exit(0, 0, false));
+        } catch (RuntimeException e) {
+            return new Processes.Exit(0, 0, false);
+        }
     }
 
     private void read(int fd, Consumer<Master.Event> events) {
@@ -88,10 +96,6 @@ final class WorkerHandle {
         } finally {
             Sockets.closeQuietly(fd);
         }
-    }
-
-    boolean serving() {
-        return state == State.READY || state == State.RETIRING;
     }
 
     @Override

@@ -47,7 +47,8 @@ public final class WsgiApplication {
     private final Map<String, MemorySegment> headerKeys = new ConcurrentHashMap<>();
 
     private WsgiApplication(Interpreter interpreter, MemorySegment callable, MemorySegment template, MemorySegment bytesIO,
-                            MemorySegment streamedInput, MemorySegment fileWrapper, MemorySegment glue, Keys keys) {
+                            MemorySegment streamedInput, MemorySegment fileWrapper, MemorySegment requestTimeout,
+                            MemorySegment threadStack, Keys keys) {
         this.interpreter = interpreter;
         this.api = interpreter.api();
         this.callable = callable;
@@ -55,8 +56,8 @@ public final class WsgiApplication {
         this.bytesIO = bytesIO;
         this.streamedInput = streamedInput;
         this.fileWrapper = fileWrapper;
-        this.requestTimeout = interpreter.checked(interpreter.getAttr(glue, "RequestTimeout"));
-        this.threadStack = interpreter.checked(interpreter.getAttr(glue, "thread_stack"));
+        this.requestTimeout = requestTimeout;
+        this.threadStack = threadStack;
         this.keys = keys;
     }
 
@@ -91,18 +92,33 @@ public final class WsgiApplication {
         try {
             prepare(py, glue, spec);
             MemorySegment callable = loadCallable(py, glue, spec.app());
-            MemorySegment io = py.checked(py.importModule("io"));
-            MemorySegment bytesIO;
+            MemorySegment bytesIO = MemorySegment.NULL;
+            MemorySegment streamedInput = MemorySegment.NULL;
+            MemorySegment fileWrapper = MemorySegment.NULL;
+            MemorySegment requestTimeout = MemorySegment.NULL;
+            MemorySegment threadStack = MemorySegment.NULL;
             try {
-                bytesIO = py.checked(py.getAttr(io, "BytesIO"));
-            } finally {
-                api.decRef(io);
+                MemorySegment io = py.checked(py.importModule("io"));
+                try {
+                    bytesIO = py.checked(py.getAttr(io, "BytesIO"));
+                } finally {
+                    api.decRef(io);
+                }
+                streamedInput = py.checked(py.getAttr(glue, "streamed_input"));
+                fileWrapper = py.checked(py.getAttr(glue, "FileWrapper"));
+                requestTimeout = py.checked(py.getAttr(glue, "RequestTimeout"));
+                threadStack = py.checked(py.getAttr(glue, "thread_stack"));
+                Keys keys = new Keys(py);
+                MemorySegment template = buildTemplate(py, glue, keys, fileWrapper, facts);
+                return new WsgiApplication(py, callable, template, bytesIO, streamedInput, fileWrapper, requestTimeout,
+                        threadStack, keys);
+            } catch (RuntimeException e) {
+                // Nothing owns them yet: a failed load must not leave them behind (a sub-interpreter may load again).
+                for (MemorySegment o : List.of(callable, bytesIO, streamedInput, fileWrapper, requestTimeout, threadStack)) {
+                    api.decRef(o);
+                }
+                throw e;
             }
-            MemorySegment streamedInput = py.checked(py.getAttr(glue, "streamed_input"));
-            MemorySegment fileWrapper = py.checked(py.getAttr(glue, "FileWrapper"));
-            Keys keys = new Keys(py);
-            MemorySegment template = buildTemplate(py, glue, keys, fileWrapper, facts);
-            return new WsgiApplication(py, callable, template, bytesIO, streamedInput, fileWrapper, glue, keys);
         } finally {
             api.decRef(glue);
         }

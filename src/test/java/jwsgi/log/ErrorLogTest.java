@@ -143,7 +143,8 @@ class ErrorLogTest {
     void usr1ReopensBothLogsAfterLogrotateMovedThem(@TempDir Path dir) throws Exception {
         Path errors = dir.resolve("error.log");
         Path access = dir.resolve("access.log");
-        ServerProcess server = start(dir, "--error-logfile", errors.toString(), "--access-logfile", access.toString());
+        ServerProcess server = start(dir, "--error-logfile", errors.toString(), "--access-logfile", access.toString(),
+                "--capture-output");
         try {
             Http.get(server.url() + "/print?before");
             awaitContent(access, "GET /print?before ");
@@ -158,6 +159,9 @@ class ErrorLogTest {
             server.signal("TERM");
             assertEquals(0, server.waitFor(Duration.ofSeconds(20)));
             awaitContent(errors, "Shutting down: Master");
+            // The app's last output too, written after the worker closed its listener copy.
+            awaitContent(errors, "printed by the app at exit");
+            assertFalse(Files.readString(dir.resolve("error.log.1")).contains("at exit"), "the rotated file got no new lines");
         } finally {
             server.close();
         }

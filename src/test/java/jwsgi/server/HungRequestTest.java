@@ -5,6 +5,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 import jwsgi.testing.Http;
 import jwsgi.testing.ServerProcess;
@@ -38,15 +40,13 @@ class HungRequestTest {
                 "--threads", "2", "--timeout", "2", "--graceful-timeout", "2"), Map.of("HOOKS_LOG", hooksLog.toString()))) {
             long worker = s.awaitWorkers(1, List.of(), Duration.ofSeconds(30)).get(0);
             long start = System.nanoTime();
-            Thread hung = Thread.ofPlatform().start(() -> {
-                var r = Http.get(s.url() + "/sleep?s=3600");
-                assertEquals(504, r.statusCode(), r.body());
-                assertTrue(r.body().contains("--timeout"), r.body());
-            });
+            var hung = CompletableFuture.supplyAsync(() -> Http.get(s.url() + "/sleep?s=3600"));
             // While one thread is stuck, the other serves.
             Thread.sleep(500);
             for (int i = 0; i < 5; i++) assertEquals(worker, Http.getJson(s.url() + "/pid").get("pid").asLong());
-            hung.join(Duration.ofSeconds(30));
+            var r = hung.get(30, TimeUnit.SECONDS);
+            assertEquals(504, r.statusCode(), r.body());
+            assertTrue(r.body().contains("--timeout"), r.body());
             Duration took = Duration.ofNanos(System.nanoTime() - start);
             assertTrue(took.compareTo(TIMEOUT.plus(Duration.ofSeconds(10))) < 0, "answered 504 after " + took);
             String log = s.output();

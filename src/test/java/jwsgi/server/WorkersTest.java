@@ -1,6 +1,7 @@
 package jwsgi.server;
 
 import java.io.IOException;
+import java.net.SocketTimeoutException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -79,6 +80,8 @@ class WorkersTest {
         // The crashed worker may still be writing its crash report: wait until it is gone and replaced.
         List<Long> after = awaitReplaced(before);
         long crashed = before.stream().filter(p -> !after.contains(p)).findFirst().orElseThrow();
+        long other = before.get(0) == crashed ? before.get(1) : before.get(0);
+        assertTrue(after.contains(other), "only the crashed worker goes: " + before + " -> " + after);
         for (int i = 0; i < 10; i++) assertEquals(200, Http.get(server.url() + "/pid").statusCode());
         assertTrue(server.awaitOutput("(pid " + crashed + ") was killed by SIGABRT", Duration.ofSeconds(5)), server.output());
         String log = server.output();
@@ -106,6 +109,8 @@ class WorkersTest {
         try {
             RawHttp.Response r = connection.read();
             throw new AssertionError("the crashing request was answered: " + r.statusLine());
+        } catch (SocketTimeoutException e) {
+            throw new AssertionError("the crashing request's connection neither answered nor closed", e);
         } catch (IOException expected) {
             // the worker died with the request: its connection ended without an answer
         }
