@@ -53,9 +53,10 @@ public final class HttpServer {
      * @param sharedBind        the index of the bind whose listener this worker inherits from the master
      *                          as standard input; each other TCP bind gets a socket of its own with
      *                          SO_REUSEPORT, at the port the master reserved
+     * @param gate              when the shared listener's acceptor takes a connection
      */
     public record Options(List<Bind> binds, Duration keepAlive, Duration ioTimeout, Duration gracefulTimeout,
-                          LimitOptions.Settings limits, int backlog, int sharedBind) {}
+                          LimitOptions.Settings limits, int backlog, int sharedBind, AcceptGate gate) {}
 
     /**
      * RFC 3986 parsing, plus what is valid in a URI but "ambiguous" to a servlet container that
@@ -84,7 +85,8 @@ public final class HttpServer {
      * A thread blocked in accept() on the listener shared by the workers. Selectors would take
      * every waiting connection at once, so the worker that woke first would get a burst of
      * keep-alive connections and the others none (measured: -w 2 served no faster than -w 1);
-     * the kernel hands each connection to one thread blocked in accept(), in turn.
+     * the kernel hands each connection to one thread blocked in accept(). That alone is not
+     * even either (see {@link AcceptGate}).
      */
     static final int SHARED_ACCEPTORS = 1;
 
@@ -132,15 +134,15 @@ public final class HttpServer {
             AbstractConnector connector;
             if (bind.isUnix()) {
                 if (!shared) throw new IllegalArgumentException("unix:" + bind.unix() + " is not the listener the master shares");
-                connector = new InheritedUnixConnector(server, selectors, factories, bind.unix());
+                connector = new InheritedUnixConnector(server, selectors, factories, bind.unix(), options.gate());
             } else {
-                ServerConnector tcp = new ServerConnector(server, shared ? SHARED_ACCEPTORS : 0, selectors, factories);
+                ServerConnector tcp = shared ? new BalancedConnector(server, selectors, factories, options.gate())
+                        : new ServerConnector(server, 0, selectors, factories);
                 tcp.setHost(bind.host());
                 tcp.setPort(bind.port());
                 tcp.setAcceptQueueSize(options.backlog());
                 tcp.setReuseAddress(true);
                 tcp.setReusePort(!shared);
-                tcp.setInheritChannel(shared);
                 connector = tcp;
             }
             connector.setIdleTimeout(frontend.listener().protocol() == ListenerOptions.Protocol.HTTP
@@ -270,6 +272,7 @@ public final class HttpServer {
      */
     public void stopAccepting() {
         if (options.sharedBind() < 0) return;
+        options.gate().withdraw();
         if (connectors.get(options.sharedBind()).getTransport() instanceof java.io.Closeable channel) {
             try {
                 channel.close();

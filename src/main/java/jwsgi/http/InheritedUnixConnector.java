@@ -1,7 +1,10 @@
 package jwsgi.http;
 
+import java.io.IOException;
+import java.nio.channels.Channel;
 import java.nio.file.Path;
 
+import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.ConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.unixdomain.server.UnixDomainServerConnector;
@@ -11,16 +14,20 @@ import org.eclipse.jetty.unixdomain.server.UnixDomainServerConnector;
  * standard input). Unlike Jetty's own, it never removes the socket file,
  * which belongs to the master and serves the next workers: Jetty's connector deletes the file
  * named by {@link #getUnixDomainPath()} when it stops, so once stopping that names a file
- * that never exists.
+ * that never exists. Its acceptor waits its turn at the {@link AcceptGate}, as
+ * {@link BalancedConnector}'s does.
  */
 final class InheritedUnixConnector extends UnixDomainServerConnector {
     private final Path path;
     private final Path neverExists;
+    private final AcceptGate gate;
     private volatile boolean stopping;
 
-    InheritedUnixConnector(Server server, int selectors, ConnectionFactory[] factories, Path path) {
+    InheritedUnixConnector(Server server, int selectors, ConnectionFactory[] factories, Path path, AcceptGate gate) {
         super(server, HttpServer.SHARED_ACCEPTORS, selectors, factories);
         this.path = path;
+        this.gate = gate;
+        BalancedConnector.countAccepts(this, gate);
         this.neverExists = path.resolveSibling(path.getFileName() + ".jwsgi-master-owns-this-socket");
         setInheritChannel(true);
     }
@@ -34,5 +41,17 @@ final class InheritedUnixConnector extends UnixDomainServerConnector {
     protected void doStop() throws Exception {
         stopping = true;
         super.doStop();
+    }
+
+    @Override
+    protected void accept(int acceptorID) throws IOException {
+        gate.awaitTurn(() -> getTransport() instanceof Channel listener && listener.isOpen());
+        super.accept(acceptorID);
+    }
+
+    @Override
+    protected void onEndPointClosed(EndPoint endPoint) {
+        gate.closed();
+        super.onEndPointClosed(endPoint);
     }
 }

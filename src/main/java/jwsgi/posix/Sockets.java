@@ -13,11 +13,13 @@ import java.nio.file.Path;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
  * Listening sockets as plain descriptors, for the master: it binds them and hands them to its
- * worker processes, which accept on them. Java's channels cannot be handed to another process
+ * worker processes, which accept on them (and may wait for a connection to queue without
+ * taking it, {@link #awaitReadable}). Java's channels cannot be handed to another process
  * (their descriptor is private), so the master makes them with libc.
  *
  * <p>A socket is bound here but not put in the listening state: a worker calls
@@ -46,6 +48,9 @@ public final class Sockets {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle BIND = Libc.withErrno("bind", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle LISTEN = Libc.withErrno("listen", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle POLL = Libc.withErrno("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    private static final short POLLIN = 0x1;
+    private static final int EINTR = 4;
     private static final MethodHandle GETSOCKNAME = Libc.withErrno("getsockname", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
 
     private Sockets() {}
@@ -119,6 +124,32 @@ public final class Sockets {
     /** Puts a bound socket in the listening state (again: a later call only changes the backlog). */
     public static void listen(int fd, int backlog) throws Libc.Failure {
         Libc.check("listen(" + fd + ")", LISTEN, fd, backlog);
+    }
+
+    /**
+     * Waits up to {@code millis} (0: not at all) until {@code fd} is readable: for a listening
+     * socket, until a connection waits to be accepted. It does not take the connection, so
+     * another process accepting from the same socket may get it first. A signal ends the wait
+     * early, as a timeout.
+     */
+    public static boolean awaitReadable(int fd, int millis) throws Libc.Failure {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment pollfd = arena.allocate(8, 4);
+            pollfd.set(JAVA_INT, 0, fd);
+            pollfd.set(JAVA_SHORT, 4, POLLIN);
+            MemorySegment state = arena.allocate(Libc.CAPTURED);
+            int rc = (int) POLL.invokeExact(state, pollfd, 1L, millis);
+            if (rc < 0) {
+                int errno = Libc.errno(state);
+                if (errno == EINTR) return false;
+                throw new Libc.Failure("poll(" + fd + ")", errno);
+            }
+            return rc > 0 && (pollfd.get(JAVA_SHORT, 6) & POLLIN) != 0;
+        } catch (Libc.Failure f) {
+            throw f;
+        } catch (Throwable t) {
+            throw Libc.fatal(t);
+        }
     }
 
     private static int socket(int family) throws Libc.Failure {

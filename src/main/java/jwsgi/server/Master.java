@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -93,6 +94,8 @@ public final class Master {
     private ServerHooks hooks;
     private PidFile pidFile;
     private Listeners listeners;
+    /** The workers' connection counts, for balancing; null if it could not be made. */
+    private ConnectionTable connections;
     private WorkerCommand command;
     private int numWorkers;
     private int nextAge = 1;
@@ -172,6 +175,11 @@ public final class Master {
             LOG.error("Cannot listen on {}: {}", settings().socket().binds().stream().map(b -> b.authority(b.port())).toList(),
                     e.getMessage());
             return ExitCode.FAILURE;
+        }
+        try {
+            connections = ConnectionTable.create();
+        } catch (Libc.Failure e) {
+            LOG.warn("Connections will not be balanced between the workers (each takes what the kernel gives it): {}", e.getMessage());
         }
         command = WorkerCommand.of(args, System.getenv());
         Signals.handle(name -> events.add(new Event.Signal(name)), "TERM", "INT", "HUP", "USR1", "TTIN", "TTOU", "WINCH");
@@ -320,6 +328,8 @@ public final class Master {
 
     private void exited(WorkerHandle w, Processes.Exit exit) throws ServerHooks.HookException {
         if (workers.remove(w.pid) == null) return;
+        // A worker that crashed could not leave the table: the others must not wait for it.
+        if (connections != null) connections.release(w.pid);
         WorkerHandle.State was = w.state;
         // A worker told to stop may end before it handles the signal (the JVM's default: 128 + the signal).
         boolean expected = was == WorkerHandle.State.STOPPING && (exit.signaled() ? w.killedByMaster && exitCode != ExitCode.OK
@@ -449,8 +459,9 @@ public final class Master {
         }
         int workerPid;
         try {
-            workerPid = Processes.spawn(command.argv(), command.environment(identity),
-                    Map.of(WorkerIdentity.LISTENER_FD, shared.fd(), WorkerIdentity.CONTROL_FD, pipe[1]));
+            Map<Integer, Integer> descriptors = new HashMap<>(Map.of(WorkerIdentity.LISTENER_FD, shared.fd(), WorkerIdentity.CONTROL_FD, pipe[1]));
+            if (connections != null) descriptors.put(WorkerIdentity.CONNECTIONS_FD, connections.fd());
+            workerPid = Processes.spawn(command.argv(), command.environment(identity), descriptors);
         } catch (Libc.Failure | RuntimeException e) {
             LOG.error("Cannot start a worker: {}", e.getMessage());
             Sockets.closeQuietly(pipe[0]);

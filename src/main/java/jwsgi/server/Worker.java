@@ -17,6 +17,7 @@ import jwsgi.config.WorkerOptions;
 import jwsgi.hooks.Hook;
 import jwsgi.hooks.PythonLogging;
 import jwsgi.hooks.ServerHooks;
+import jwsgi.http.AcceptGate;
 import jwsgi.http.Bind;
 import jwsgi.http.HttpServer;
 import jwsgi.http.TlsContext;
@@ -185,8 +186,10 @@ public final class Worker {
         }
         WorkerPool pool = new WorkerPool(runtime, settings().worker().threads(), hooks.requestHooks(), environKeys,
                 !timeout.isZero(), counter, interpreters ? settings().worker().workers() : 0);
+        BalancedAccept balance = balance((int) pid);
         HttpServer http = new HttpServer(new HttpServer.Options(binds(), settings().worker().keepAlive(), IO_TIMEOUT,
-                settings().worker().gracefulTimeout(), settings().limits(), settings().socket().backlog(), identity.sharedBind()),
+                settings().worker().gracefulTimeout(), settings().limits(), settings().socket().backlog(), identity.sharedBind(),
+                balance == null ? AcceptGate.NONE : balance),
                 new HttpServer.Frontend(settings().listener(), settings().proxy(), tls), pool, accessLog, environKeys);
         hooks.run(Hook.POST_FORK);
         // Further TCP listeners are bound now, as root when switching to --user: a privileged port needs it.
@@ -210,6 +213,7 @@ public final class Worker {
         Signals.handle(signals::offer, "TERM", "INT", "USR1", "HUP", "TTIN", "TTOU", "WINCH");
         try {
             Sockets.listen(WorkerIdentity.LISTENER_FD, settings().socket().backlog());
+            if (balance != null) balance.join();
             http.start();
         } catch (Exception e) {
             LOG.error("Cannot listen on {}: {}", settings().socket().binds().stream().map(b -> b.authority(b.port())).toList(), rootMessage(e));
@@ -238,6 +242,16 @@ public final class Worker {
         runtime.shutdown(STOP_WAIT);
         if (accessLog != null) accessLog.close();
         return ExitCode.OK;
+    }
+
+    /** This worker's part in balancing connections with the others, or null without the master's table. */
+    private static BalancedAccept balance(int pid) {
+        try {
+            return new BalancedAccept(ConnectionTable.inherit(WorkerIdentity.CONNECTIONS_FD), pid, WorkerIdentity.LISTENER_FD);
+        } catch (Libc.Failure e) {
+            LOG.debug("No connection balancing (the master has no table): {}", e.getMessage());
+            return null;
+        }
     }
 
     /** The binds, with the port the master bound for each (a bind to port 0 got its port there). */

@@ -9,7 +9,8 @@ import java.util.Optional;
  * What the master tells a worker process it spawns, through one environment variable: the
  * worker's age (gunicorn's {@code worker.age}: 1 for the first worker, counting up), which
  * {@code --bind} is the listener it inherits as standard input, and the actual port of every
- * bind (a bind to port 0 got its port in the master). Descriptor 3 is the pipe to the master.
+ * bind (a bind to port 0 got its port in the master). Descriptor 3 is the pipe to the master,
+ * 4 the table of the workers' connections.
  *
  * @param age        the worker's number
  * @param sharedBind the index of the bind whose listener is the worker's standard input
@@ -22,6 +23,8 @@ record WorkerIdentity(int age, int sharedBind, List<Integer> ports) {
     static final int LISTENER_FD = 0;
     /** The worker's end of the pipe to the master. */
     static final int CONTROL_FD = 3;
+    /** The master's {@link ConnectionTable}, when it has one. */
+    static final int CONNECTIONS_FD = 4;
 
     String encode() {
         StringBuilder p = new StringBuilder();

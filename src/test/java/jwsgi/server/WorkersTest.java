@@ -6,8 +6,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import jwsgi.testing.Http;
 import jwsgi.testing.LoadLoop;
@@ -16,6 +20,7 @@ import jwsgi.testing.RawHttp;
 import jwsgi.testing.ServerProcess;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -34,6 +39,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class WorkersTest {
     private static final Duration REPLACED = Duration.ofSeconds(60);
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static ServerProcess server;
 
     @BeforeAll
@@ -114,6 +120,61 @@ class WorkersTest {
         } catch (IOException expected) {
             // the worker died with the request: its connection ended without an answer
         }
+    }
+
+    /**
+     * Keep-alive connections are spread by load, not by which acceptor ran first: when one
+     * worker holds a batch of connections and the other none, new connections go to the
+     * other. Without balancing the kernel deals them out in turn, half to each.
+     */
+    @Test
+    void newConnectionsGoToTheWorkerWithFewer() throws Exception {
+        server.awaitWorkers(2, List.of(), REPLACED);
+        awaitBothAccepting();
+        List<RawHttp> open = new ArrayList<>();
+        try {
+            Map<Long, List<RawHttp>> byWorker = new HashMap<>();
+            for (int i = 0; i < 30; i++) {
+                RawHttp c = RawHttp.to(server);
+                open.add(c);
+                byWorker.computeIfAbsent(pidOn(c), k -> new ArrayList<>()).add(c);
+            }
+            // The worker with more keeps its connections; the other's are closed, so it holds none.
+            long loaded = byWorker.entrySet().stream().max(Map.Entry.comparingByValue(Comparator.comparingInt(List::size)))
+                    .orElseThrow().getKey();
+            for (Map.Entry<Long, List<RawHttp>> e : byWorker.entrySet()) {
+                if (e.getKey() != loaded) for (RawHttp c : e.getValue()) c.close();
+            }
+            int held = byWorker.get(loaded).size();
+            int toOther = 0;
+            for (int i = 0; i < held; i++) {
+                RawHttp c = RawHttp.to(server);
+                open.add(c);
+                if (pidOn(c) != loaded) toOther++;
+            }
+            assertTrue(toOther >= held * 3 / 4, toOther + " of " + held + " new connections went to the worker that had none"
+                    + " (the other held " + held + ")");
+        } finally {
+            for (RawHttp c : open) c.close();
+        }
+    }
+
+    /** Until each worker has answered on a fresh connection, one may not be accepting yet. */
+    private static void awaitBothAccepting() throws Exception {
+        Set<Long> answered = new HashSet<>();
+        long deadline = System.nanoTime() + REPLACED.toNanos();
+        while (answered.size() < 2) {
+            if (System.nanoTime() > deadline) throw new AssertionError("only " + answered + " answered");
+            try (RawHttp c = RawHttp.to(server)) {
+                answered.add(pidOn(c));
+            }
+        }
+    }
+
+    private static long pidOn(RawHttp connection) throws IOException {
+        RawHttp.Response r = connection.send("GET /pid HTTP/1.1\r\nHost: h\r\n\r\n").read();
+        assertEquals(200, r.status(), r.statusLine());
+        return JSON.readTree(r.body()).get("pid").asLong();
     }
 
     @Test
