@@ -9,6 +9,7 @@ import java.nio.file.StandardWatchEventKinds;
 import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -38,6 +39,8 @@ import org.slf4j.LoggerFactory;
 final class Reloader implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Reloader.class);
     private static final long RESCAN_SECONDS = 2;
+    /** How long {@link #close} waits for the thread to leave Python. */
+    private static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
 
     private final PythonRuntime runtime;
     /** The interpreter whose modules are watched: the main one, or the first sub-interpreter. */
@@ -160,6 +163,10 @@ final class Reloader implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops watching and waits (bounded: a rescan may be waiting for the GIL) for the thread to
+     * detach from Python, which the worker finalises next.
+     */
     @Override
     public void close() {
         thread.interrupt();
@@ -167,6 +174,11 @@ final class Reloader implements AutoCloseable {
             watcher.close();
         } catch (IOException ignored) {
             // nothing left to release
+        }
+        try {
+            thread.join(CLOSE_WAIT);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }

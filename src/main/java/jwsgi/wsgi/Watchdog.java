@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -47,6 +48,8 @@ public final class Watchdog implements AutoCloseable {
     private static final Marker CRITICAL = MarkerFactory.getMarker("CRITICAL");
     /** How long the helper may wait for the GIL of a request's interpreter. */
     private static final Duration GIL_WAIT = Duration.ofSeconds(1);
+    /** How long {@link #close} waits for the watchdog thread, which an interrupt ends unless it is logging. */
+    private static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
 
     /** What the worker does when a request cannot be stopped. */
     public interface GiveUp {
@@ -63,7 +66,8 @@ public final class Watchdog implements AutoCloseable {
     private final Thread thread;
     /** The request each runner was last reported for, so each is interrupted once and answered in place once. */
     private final Map<RequestRunner, Reported> reported = new HashMap<>();
-    private final Map<Interpreter, ExecutorService> helpers = new HashMap<>();
+    /** Made by the watchdog thread, shut down by {@link #close} on another. */
+    private final Map<Interpreter, ExecutorService> helpers = new ConcurrentHashMap<>();
     /** Each helper thread's thread state, in the interpreter it serves. */
     private final ThreadLocal<PythonThread> helperThread = new ThreadLocal<>();
     private volatile boolean closed;
@@ -167,19 +171,17 @@ public final class Watchdog implements AutoCloseable {
             CPython api = py.api();
             String stack = null;
             MemorySegment ident = api.longFrom(runner.pythonThreadId);
+            MemorySegment text = MemorySegment.NULL;
             try {
-                MemorySegment text = api.call(app.threadStack, ident);
+                if (!CPython.isNull(ident)) text = api.call(app.threadStack, ident);
                 if (CPython.isNull(text)) {
                     stack = "  (cannot format it: " + py.fetchError().getMessage() + ")";
-                } else {
-                    try {
-                        if (api.isUnicode(text)) stack = py.toJava(text);
-                    } finally {
-                        api.decRef(text);
-                    }
+                } else if (api.isUnicode(text)) {
+                    stack = py.toJava(text);
                 }
             } finally {
-                api.decRef(ident);
+                if (!CPython.isNull(text)) api.decRef(text);
+                if (!CPython.isNull(ident)) api.decRef(ident);
             }
             LOG.error(CRITICAL, "WORKER TIMEOUT ({}): {} has run {} s, longer than --timeout {} s, on thread {}; interrupting it "
                     + "with RequestTimeout (answered 504 if it stops within {} s). Python stack of that thread, most recent call last:\n{}",
@@ -232,10 +234,16 @@ public final class Watchdog implements AutoCloseable {
         return String.format(Locale.ROOT, "%.1f", nanos / 1e9);
     }
 
+    /** Stops watching; once the watchdog thread has ended (it may be waiting for a GIL: bounded), no helper is made any more. */
     @Override
     public void close() {
         closed = true;
         thread.interrupt();
+        try {
+            thread.join(CLOSE_WAIT);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         for (ExecutorService helper : helpers.values()) helper.shutdownNow();
     }
 }

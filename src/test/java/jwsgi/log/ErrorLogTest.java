@@ -33,8 +33,7 @@ class ErrorLogTest {
             + "\\[(DEBUG|INFO|WARNING|ERROR|CRITICAL)] .*");
 
     private static ServerProcess start(Path dir, String... args) {
-        List<String> all = new ArrayList<>(List.of("--python", Pythons.DEBIAN.toString(), "--chdir", ServerProcess.APPS.toString(),
-                "-b", "127.0.0.1:0", "logging_app"));
+        List<String> all = new ArrayList<>(ServerProcess.args("logging_app"));
         all.addAll(List.of(args));
         int file = all.indexOf("--error-logfile");
         if (file < 0) return ServerProcess.startIn(dir, all, Map.of());

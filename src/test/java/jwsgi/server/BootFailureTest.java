@@ -25,7 +25,7 @@ class BootFailureTest {
 
     @Test
     void anAppThatCannotBeImportedStopsTheMasterWithItsTraceback() {
-        ServerProcess p = ServerProcess.launch(WorkersTest.args("lifecycle", "-w", "2"), Map.of("LIFECYCLE_IMPORT", "raise"));
+        ServerProcess p = ServerProcess.launch(ServerProcess.args("lifecycle", "-w", "2"), Map.of("LIFECYCLE_IMPORT", "raise"));
         assertEquals(4, p.waitFor(Duration.ofSeconds(60)), p.output());
         String out = p.output();
         assertTrue(out.contains("RuntimeError: lifecycle app refuses to import (LIFECYCLE_IMPORT=raise)"), out);
@@ -39,7 +39,7 @@ class BootFailureTest {
 
     @Test
     void aWorkerThatCrashesAtBootIsRetriedWithBackoffThenTheMasterGivesUp() throws Exception {
-        ServerProcess p = ServerProcess.launch(WorkersTest.args("lifecycle"), Map.of("LIFECYCLE_IMPORT", "segv"));
+        ServerProcess p = ServerProcess.launch(ServerProcess.args("lifecycle"), Map.of("LIFECYCLE_IMPORT", "segv"));
         try {
             assertEquals(3, p.waitFor(Duration.ofSeconds(90)), p.output());
             String out = p.output();

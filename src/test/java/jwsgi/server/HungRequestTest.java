@@ -36,7 +36,7 @@ class HungRequestTest {
                     with open(os.environ["HOOKS_LOG"], "a") as f:
                         f.write(f"worker_abort {worker.pid} {worker.aborted}\\n")
                 """);
-        try (ServerProcess s = ServerProcess.startRaw(WorkersTest.args("lifecycle", "-c", config.toString(), "-w", "1",
+        try (ServerProcess s = ServerProcess.startRaw(ServerProcess.args("lifecycle", "-c", config.toString(), "-w", "1",
                 "--threads", "2", "--timeout", "2", "--graceful-timeout", "2"), Map.of("HOOKS_LOG", hooksLog.toString()))) {
             long worker = s.awaitWorkers(1, List.of(), Duration.ofSeconds(30)).get(0);
             long start = System.nanoTime();

@@ -113,8 +113,7 @@ class UserSwitchTest {
     void aPidFileOfALiveProcessRefusesTheStart(@TempDir Path dir) throws Exception {
         Path pid = dir.resolve("jwsgi.pid");
         Files.writeString(pid, ProcessHandle.current().pid() + "\n");
-        ServerProcess p = ServerProcess.launch(List.of("--python", Pythons.DEBIAN.toString(), "--chdir", ServerProcess.APPS.toString(),
-                "-b", "127.0.0.1:0", "--pid", pid.toString(), "corpus"), Map.of());
+        ServerProcess p = ServerProcess.launch(ServerProcess.args("--pid", pid.toString(), "corpus"), Map.of());
         assertEquals(1, p.waitFor(Duration.ofSeconds(30)), p.output());
         assertTrue(p.output().contains("Cannot write the pid file " + pid + ": Already running on PID " + ProcessHandle.current().pid()
                 + " (or pid file '" + pid + "' is stale)"), p.output());

@@ -15,7 +15,6 @@ import java.util.Set;
 
 import jwsgi.testing.Http;
 import jwsgi.testing.LoadLoop;
-import jwsgi.testing.Pythons;
 import jwsgi.testing.RawHttp;
 import jwsgi.testing.ServerProcess;
 
@@ -194,7 +193,7 @@ class WorkersTest {
     @Test
     void reloadUnderLoadFailsNoRequestAndServesTheNewCode(@TempDir Path dir) throws Exception {
         Path code = Files.writeString(dir.resolve("code.txt"), "v1\n");
-        try (ServerProcess s = ServerProcess.startRaw(args("lifecycle", "-w", "2", "--graceful-timeout", "5"),
+        try (ServerProcess s = ServerProcess.startRaw(ServerProcess.args("lifecycle", "-w", "2", "--graceful-timeout", "5"),
                 Map.of("LIFECYCLE_CODE", code.toString()))) {
             List<Long> old = s.awaitWorkers(2, List.of(), REPLACED);
             try (LoadLoop load = LoadLoop.start(s, "/pid", 6)) {
@@ -242,13 +241,6 @@ class WorkersTest {
         int n = 0;
         for (int i = text.indexOf(part); i >= 0; i = text.indexOf(part, i + part.length())) n++;
         return n;
-    }
-
-    static List<String> args(String... more) {
-        List<String> all = new ArrayList<>(List.of("--python", Pythons.DEBIAN.toString(), "--chdir", ServerProcess.APPS.toString(),
-                "-b", "127.0.0.1:0"));
-        all.addAll(List.of(more));
-        return all;
     }
 
     @Test

@@ -61,12 +61,17 @@ public final class ServerProcess implements AutoCloseable {
         return cmd;
     }
 
-    /** Starts jwsgi with Debian's python3, the test apps directory and (unless -b is given) a free loopback port, plus {@code args}. */
+    /** Starts jwsgi with {@link #args}{@code (args)}; waits until it serves. */
     public static ServerProcess start(String... args) {
+        return startRaw(args(args), Map.of());
+    }
+
+    /** Debian's python3, the test apps directory and (unless -b is given) a free loopback port, then {@code more}. */
+    public static List<String> args(String... more) {
         List<String> all = new ArrayList<>(List.of("--python", Pythons.DEBIAN.toString(), "--chdir", APPS.toString()));
-        if (!Arrays.asList(args).contains("-b")) all.addAll(List.of("-b", "127.0.0.1:0"));
-        all.addAll(Arrays.asList(args));
-        return startRaw(all, Map.of());
+        if (!Arrays.asList(more).contains("-b")) all.addAll(List.of("-b", "127.0.0.1:0"));
+        all.addAll(Arrays.asList(more));
+        return all;
     }
 
     /** Starts jwsgi with exactly {@code args} and extra environment variables; waits until it serves. */
