@@ -151,6 +151,7 @@ QUICK_SCENARIOS = ["hello", "flask-json"]
 WRK_TIMEOUT = "5s"       # a request unanswered this long counts as a wrk timeout error
 START_TIMEOUT = 90       # seconds a server may take to answer its first request
 PROBE_SECONDS = 3.0      # how long the keep-alive probe keeps the scenario's connections busy
+PACING_PROBE_SECONDS = 2  # the short run that measures jwsgi's latency before its runs paced to the best peer's rate
 
 
 def parse_args(argv):
@@ -279,13 +280,13 @@ def behaviour_probe(scenario, port, connections):
     return [], ([text] if answered < connections else [])
 
 
-def run_wrk(scenario, port, connections, seconds, log):
+def run_wrk(scenario, port, connections, seconds, log, delay_ms=0.0):
     argv = ["wrk", "-t", str(min(cores(), connections)), "-c", str(connections), "-d", f"{seconds:g}s",
             "--timeout", WRK_TIMEOUT, "--latency", "-s", os.path.join(BENCH, "wrk_report.lua")]
     if scenario.close:
         argv += ["-H", "Connection: close"]
     argv.append(f"http://127.0.0.1:{port}{scenario.path}")
-    env = dict(os.environ, BENCH_POST_BYTES=str(scenario.post_bytes))
+    env = dict(os.environ, BENCH_POST_BYTES=str(scenario.post_bytes), BENCH_DELAY_MS=f"{delay_ms:.3f}")
     try:
         done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=seconds + 30)
     except subprocess.TimeoutExpired:
@@ -297,11 +298,11 @@ def run_wrk(scenario, port, connections, seconds, log):
     return None, f"wrk exited {done.returncode}: {(done.stderr or done.stdout).strip()[-300:]}"
 
 
-def measure(server, scenario, connections, seconds, log):
+def measure(server, scenario, connections, seconds, log, delay_ms=0.0):
     """One measured run: wrk plus the server tree's CPU time and memory from /proc."""
     cpu0 = procs.cpu_seconds(server.pids())
     load = os.getloadavg()[0]
-    wrk, error = run_wrk(scenario, server.port, connections, seconds, log)
+    wrk, error = run_wrk(scenario, server.port, connections, seconds, log, delay_ms)
     pids = server.pids()
     cpu = procs.cpu_seconds(pids) - cpu0
     rss, pss = procs.memory_mb(pids)
@@ -390,6 +391,7 @@ def run_scenario(scenario, server_names, context, args, results, out_dir):
                 run.update(scenario=scenario.name, server=name, round=rnd, connections=connections)
                 results["runs"].append(run)
                 print("   " + report.run_line(run), flush=True)
+        paced_runs(scenario, started, connections, args, results, log)
     finally:
         for server in started.values():
             server.request_stop()
@@ -398,6 +400,36 @@ def run_scenario(scenario, server_names, context, args, results, out_dir):
             if [p for p in leftovers if p != server.pid]:
                 print(f"   {name}: killed leftover processes {leftovers}", flush=True)
         log.close()
+
+
+def paced_runs(scenario, started, connections, args, results, log):
+    """jwsgi again, paced to the best peer's median rate: its p99 at the same load as the peer's.
+
+    In the rounds each server runs flat out, so each p99 is at that server's own top rate (and
+    a server that answers more requests queues more of them at once). Here each connection waits
+    between a response and its next request, so that connections / (wait + jwsgi's latency)
+    comes to the peer's rate. A short first run measures that latency with a first guess of the
+    wait; the latency at that run's rate (at or above the peer's) is at least the latency at the
+    peer's, so the measured runs come out at or above the peer's rate: never an easier load.
+    """
+    servers = report.aggregate(results).get(scenario.name, {})
+    jw, best = servers.get("jwsgi"), report.best_peer(servers)
+    if "jwsgi" not in started or not jw or not jw["rps"] or not best or servers[best]["rps"] >= jw["rps"]:
+        return
+    target = servers[best]["rps"]
+    cycle_ms = connections * 1000 / target
+    guess = cycle_ms - connections * 1000 / jw["rps"]
+    probe = measure(started["jwsgi"], scenario, connections, PACING_PROBE_SECONDS, log, guess)
+    if "error" in probe or not probe["rps"]:
+        return
+    latency_ms = connections * 1000 / probe["rps"] - guess
+    delay_ms = max(0.0, cycle_ms - latency_ms)
+    for rnd in range(1, args.rounds + 1):
+        run = measure(started["jwsgi"], scenario, connections, args.duration, log, delay_ms)
+        run.update(scenario=scenario.name, server="jwsgi", round=rnd, connections=connections, peer=best,
+                   target_rps=target, delay_ms=delay_ms)
+        results["paced"].append(run)
+        print(f"   paced to {best}'s {target:,.0f} rps: " + report.run_line(run), flush=True)
 
 
 def server_env():
@@ -496,11 +528,13 @@ def main(argv):
         },
         "scenarios": {s.name: dataclasses.asdict(s) | {"expect_prefix": None, "expect_contains": None}
                       for s in scenarios},
-        "servers": {}, "runs": [], "app_alone": [], "failures": [],
+        "servers": {}, "runs": [], "paced": [], "app_alone": [], "failures": [],
     }
     per_run = args.duration + 1.5
     runs = sum(1 for s in scenarios for n in server_names if server_command(n, s, context, 0))
-    estimate = runs * (args.rounds * per_run + args.warmup + PROBE_SECONDS + 4) + len(scenarios) * args.rounds * 3
+    # Per scenario: each round's app-alone loop (~3 s) and jwsgi's paced run.
+    estimate = (runs * (args.rounds * per_run + args.warmup + PROBE_SECONDS + 4)
+                + len(scenarios) * (args.rounds * (3 + per_run) + PACING_PROBE_SECONDS))
     print(f"jwsgi benchmark: {len(scenarios)} scenarios, {len(server_names)} servers, {args.rounds} round(s) of "
           f"{args.duration:g} s, about {estimate / 60:.0f} min. jwsgi: {results['meta']['jwsgi_mode']}.")
     print(f"results: {out_dir}")

@@ -51,6 +51,20 @@ def aggregate(results):
     return summary
 
 
+def paced(results):
+    """{scenario: medians of jwsgi's runs paced to the best peer's rate, with that peer and rate}."""
+    out = {}
+    for run in results.get("paced", []):
+        out.setdefault(run["scenario"], []).append(run)
+    summary = {}
+    for scenario, runs in out.items():
+        ok = [r for r in runs if "error" not in r]
+        summary[scenario] = {"peer": runs[0]["peer"], "target_rps": runs[0]["target_rps"], "rounds": len(ok),
+                             **{k: _median(r[k] for r in ok) for k in ("rps", "p50_ms", "p99_ms")},
+                             "errors": sum(r["errors_total"] for r in ok)}
+    return summary
+
+
 def app_alone(results):
     """{scenario: {"cpu_us": median CPU us per call, "wall_us": ..., "error": ...}}."""
     out = {}
@@ -122,6 +136,20 @@ def markdown(results):
         if jw and default and jw["rps"] and default["rps"]:
             lines += ["", f"{scenario}: jwsgi / gunicorn gthread with its default threads = "
                           f"{jw['rps'] / default['rps']:.1f}x ({jw['rps']:,.0f} / {default['rps']:,.0f} rps)."]
+    at_peer_rate = paced(results)
+    if at_peer_rate:
+        lines += ["", "## p99 at the same load", "",
+                  "In the rounds each server runs flat out, so each p99 above is at that server's own top rate. Here "
+                  "jwsgi runs again with wrk pacing each connection to the best peer's median rate (at or a little "
+                  "above it); medians of the paced rounds.", "",
+                  "| scenario | best peer | peer rps | p99 peer | jwsgi paced rps | p50 jwsgi | p99 jwsgi | p99 jwsgi / peer | errors |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for scenario, p in at_peer_rate.items():
+            peer = summary.get(scenario, {}).get(p["peer"])
+            peer_p99 = peer and peer["p99_ms"]
+            lines.append(f"| {scenario} | {p['peer']} | {fmt(p['target_rps'])} | {fmt(peer_p99, 2, ' ms')} | {fmt(p['rps'])} | "
+                         f"{fmt(p['p50_ms'], 2, ' ms')} | {fmt(p['p99_ms'], 2, ' ms')} | "
+                         f"{fmt(ratio(p['p99_ms'], peer_p99), 2, 'x')} | {p['errors']} |")
     lines += ["", "## jwsgi against the ceilings", "",
               "App alone: the same app called in a Python loop, one process, no server. Overhead (formula) = "
               f"1 / (rps per core) - app time, with {meta['cores']} cores; overhead (measured) = the server's own "

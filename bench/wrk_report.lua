@@ -1,11 +1,26 @@
 -- wrk script for bench/bench.py: sets a POST body when BENCH_POST_BYTES is given, and prints
 -- one machine-readable line at the end. It defines no request/response function, so wrk
--- keeps sending its prebuilt request at full speed.
+-- keeps sending its prebuilt request at full speed; with BENCH_DELAY_MS, each connection waits
+-- that long (on average) between a response and its next request, which paces the run to a
+-- chosen rate. wrk's latency counts from the send, so the wait is not in it.
 local post_bytes = tonumber(os.getenv("BENCH_POST_BYTES") or "0")
 if post_bytes > 0 then
   wrk.method = "POST"
   wrk.body = string.rep("b", post_bytes)
   wrk.headers["Content-Type"] = "application/octet-stream"
+end
+
+local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
+if delay_ms > 0 then
+  -- wrk takes whole milliseconds: the next one up as often as the fraction says.
+  local whole = math.floor(delay_ms)
+  local fraction = delay_ms - whole
+  function delay()
+    if math.random() < fraction then
+      return whole + 1
+    end
+    return whole
+  end
 end
 
 function done(summary, latency, requests)
