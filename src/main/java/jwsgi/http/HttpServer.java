@@ -136,13 +136,12 @@ public final class HttpServer {
                 if (!shared) throw new IllegalArgumentException("unix:" + bind.unix() + " is not the listener the master shares");
                 connector = new InheritedUnixConnector(server, selectors, factories, bind.unix(), options.gate());
             } else {
-                ServerConnector tcp = shared ? new BalancedConnector(server, selectors, factories, options.gate())
-                        : new ServerConnector(server, 0, selectors, factories);
+                ServerConnector tcp = shared ? TcpConnector.shared(server, selectors, factories, options.gate())
+                        : TcpConnector.own(server, selectors, factories);
                 tcp.setHost(bind.host());
                 tcp.setPort(bind.port());
                 tcp.setAcceptQueueSize(options.backlog());
                 tcp.setReuseAddress(true);
-                tcp.setReusePort(!shared);
                 connector = tcp;
             }
             connector.setIdleTimeout(frontend.listener().protocol() == ListenerOptions.Protocol.HTTP

@@ -3,11 +3,14 @@ package jwsgi.http;
 import java.io.IOException;
 import java.nio.channels.Channel;
 import java.nio.file.Path;
+import java.util.concurrent.Executor;
 
 import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.io.SelectorManager;
 import org.eclipse.jetty.server.ConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.unixdomain.server.UnixDomainServerConnector;
+import org.eclipse.jetty.util.thread.Scheduler;
 
 /**
  * A worker's connector on the Unix socket the master shares with every worker (inherited as
@@ -15,7 +18,8 @@ import org.eclipse.jetty.unixdomain.server.UnixDomainServerConnector;
  * which belongs to the master and serves the next workers: Jetty's connector deletes the file
  * named by {@link #getUnixDomainPath()} when it stops, so once stopping that names a file
  * that never exists. Its acceptor waits its turn at the {@link AcceptGate}, as
- * {@link BalancedConnector}'s does.
+ * {@link TcpConnector}'s does, and it sets up and cleans up connections on
+ * the thread that has them ({@link TcpConnector#runsInline}).
  */
 final class InheritedUnixConnector extends UnixDomainServerConnector {
     private final Path path;
@@ -27,9 +31,20 @@ final class InheritedUnixConnector extends UnixDomainServerConnector {
         super(server, HttpServer.SHARED_ACCEPTORS, selectors, factories);
         this.path = path;
         this.gate = gate;
-        BalancedConnector.countAccepts(this, gate);
+        TcpConnector.countAccepts(this, gate);
         this.neverExists = path.resolveSibling(path.getFileName() + ".jwsgi-master-owns-this-socket");
         setInheritChannel(true);
+    }
+
+    @Override
+    protected SelectorManager newSelectorManager(Executor executor, Scheduler scheduler, int selectors) {
+        return new UnixDomainSelectorManager(executor, scheduler, selectors) {
+            @Override
+            protected void execute(Runnable task) {
+                if (TcpConnector.runsInline(this)) task.run();
+                else super.execute(task);
+            }
+        };
     }
 
     @Override

@@ -26,6 +26,13 @@ final class BalancedAccept implements AcceptGate {
     static final long UNCLAIMED_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
     /** How long one wait for a connection lasts before the balance is looked at again. */
     private static final int IDLE_POLL_MILLIS = 50;
+    /**
+     * How often a worker that stepped aside looks again while a connection waits. Counts change
+     * by the millisecond when clients close after each request, and a worker that is no longer
+     * crowded must be back in accept() at once: with a 1 ms step both acceptors were often out of
+     * it together, and Connection: close fell from 13k to 4k requests/s with -w 2.
+     */
+    private static final long RECHECK_NANOS = TimeUnit.MICROSECONDS.toNanos(100);
 
     private final ConnectionTable table;
     private final int pid;
@@ -71,7 +78,7 @@ final class BalancedAccept implements AcceptGate {
             } else if (now - waitingSince >= UNCLAIMED_NANOS) {
                 return;
             }
-            LockSupport.parkNanos(UNCLAIMED_NANOS / 5);
+            LockSupport.parkNanos(RECHECK_NANOS);
         }
     }
 
