@@ -151,7 +151,9 @@ QUICK_SCENARIOS = ["hello", "flask-json"]
 WRK_TIMEOUT = "5s"       # a request unanswered this long counts as a wrk timeout error
 START_TIMEOUT = 90       # seconds a server may take to answer its first request
 PROBE_SECONDS = 3.0      # how long the keep-alive probe keeps the scenario's connections busy
-PACING_PROBE_SECONDS = 2  # the short run that measures jwsgi's latency before its runs paced to the best peer's rate
+PACING_PROBE_SECONDS = 2  # each short run that sets the wait before jwsgi's runs paced to the best peer's rate
+PACING_PROBES = 6         # at most this many
+PACING_TOLERANCE = 0.05   # a paced run may land this far above the peer's rate
 
 
 def parse_args(argv):
@@ -407,23 +409,34 @@ def paced_runs(scenario, started, connections, args, results, log):
 
     In the rounds each server runs flat out, so each p99 is at that server's own top rate (and
     a server that answers more requests queues more of them at once). Here each connection waits
-    between a response and its next request, so that connections / (wait + jwsgi's latency)
-    comes to the peer's rate. A short first run measures that latency with a first guess of the
-    wait; the latency at that run's rate (at or above the peer's) is at least the latency at the
-    peer's, so the measured runs come out at or above the peer's rate: never an easier load.
+    between a response and its next request (exponentially, see wrk_report.lua), so that
+    connections / (mean wait + jwsgi's latency) comes to the peer's rate. Short probe runs find
+    the wait, until one lands at the peer's rate or up to PACING_TOLERANCE above it (never an
+    easier load), or PACING_PROBES ran.
     """
     servers = report.aggregate(results).get(scenario.name, {})
     jw, best = servers.get("jwsgi"), report.best_peer(servers)
     if "jwsgi" not in started or not jw or not jw["rps"] or not best or servers[best]["rps"] >= jw["rps"]:
         return
     target = servers[best]["rps"]
-    cycle_ms = connections * 1000 / target
-    guess = cycle_ms - connections * 1000 / jw["rps"]
-    probe = measure(started["jwsgi"], scenario, connections, PACING_PROBE_SECONDS, log, guess)
-    if "error" in probe or not probe["rps"]:
-        return
-    latency_ms = connections * 1000 / probe["rps"] - guess
-    delay_ms = max(0.0, cycle_ms - latency_ms)
+    # The rate falls as the wait grows, steeply near jwsgi's own top rate: search the wait by
+    # halving, between one that gives too high a rate (no wait at all) and one that gives too low
+    # a rate (the whole cycle at the peer's rate, as if jwsgi answered at once).
+    too_short, too_long = 0.0, connections * 1000 / target
+    delay_ms = max(0.0, too_long - connections * 1000 / jw["rps"])
+    for _ in range(PACING_PROBES):
+        probe = measure(started["jwsgi"], scenario, connections, PACING_PROBE_SECONDS, log, delay_ms)
+        if "error" in probe or not probe["rps"]:
+            return
+        if probe["rps"] < target:
+            too_long = delay_ms
+        elif probe["rps"] > target * (1 + PACING_TOLERANCE):
+            too_short = delay_ms
+        else:
+            break
+        delay_ms = (too_short + too_long) / 2
+    else:
+        delay_ms = too_short  # no probe landed in the band: the nearest wait known to load jwsgi more
     for rnd in range(1, args.rounds + 1):
         run = measure(started["jwsgi"], scenario, connections, args.duration, log, delay_ms)
         run.update(scenario=scenario.name, server="jwsgi", round=rnd, connections=connections, peer=best,
@@ -534,7 +547,7 @@ def main(argv):
     runs = sum(1 for s in scenarios for n in server_names if server_command(n, s, context, 0))
     # Per scenario: each round's app-alone loop (~3 s) and jwsgi's paced run.
     estimate = (runs * (args.rounds * per_run + args.warmup + PROBE_SECONDS + 4)
-                + len(scenarios) * (args.rounds * (3 + per_run) + PACING_PROBE_SECONDS))
+                + len(scenarios) * (args.rounds * (3 + per_run) + 3 * (PACING_PROBE_SECONDS + 1.5)))
     print(f"jwsgi benchmark: {len(scenarios)} scenarios, {len(server_names)} servers, {args.rounds} round(s) of "
           f"{args.duration:g} s, about {estimate / 60:.0f} min. jwsgi: {results['meta']['jwsgi_mode']}.")
     print(f"results: {out_dir}")

@@ -1,8 +1,8 @@
 -- wrk script for bench/bench.py: sets a POST body when BENCH_POST_BYTES is given, and prints
 -- one machine-readable line at the end. It defines no request/response function, so wrk
 -- keeps sending its prebuilt request at full speed; with BENCH_DELAY_MS, each connection waits
--- that long (on average) between a response and its next request, which paces the run to a
--- chosen rate. wrk's latency counts from the send, so the wait is not in it.
+-- that long on average (exponentially distributed) between a response and its next request,
+-- which paces the run to a chosen rate. wrk's latency counts from the send, so the wait is not in it.
 local post_bytes = tonumber(os.getenv("BENCH_POST_BYTES") or "0")
 if post_bytes > 0 then
   wrk.method = "POST"
@@ -12,11 +12,16 @@ end
 
 local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
 if delay_ms > 0 then
-  -- wrk takes whole milliseconds: the next one up as often as the fraction says.
-  local whole = math.floor(delay_ms)
-  local fraction = delay_ms - whole
+  -- Exponential waits with that mean: each connection's next request comes at a random moment,
+  -- as independent clients' do. A fixed wait kept the connections in step (they all start
+  -- together), so requests came in bursts of one per connection and queued behind each other,
+  -- which measured the burst rather than the rate. wrk takes whole milliseconds: the draw is
+  -- rounded up as often as its fraction says, so the mean stays exact.
+  math.randomseed(os.time() + math.floor(os.clock() * 1e6) + tonumber(tostring({}):match("0x(%x+)") or "0", 16) % 1000003)
   function delay()
-    if math.random() < fraction then
+    local wait = -delay_ms * math.log(1 - math.random())
+    local whole = math.floor(wait)
+    if math.random() < wait - whole then
       return whole + 1
     end
     return whole
