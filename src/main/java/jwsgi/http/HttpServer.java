@@ -120,7 +120,7 @@ public final class HttpServer {
         this.frontend = frontend;
         this.pool = pool;
         this.accessLogged = accessLog != null;
-        QueuedThreadPool threads = new QueuedThreadPool(200, 8, 60_000, -1, null, null, pool.threadFactory());
+        QueuedThreadPool threads = new HttpThreadPool(200, 8, 60_000, pool.threadFactory());
         threads.setName("http");
         server = new Server(threads, null, new DelayedReuseBufferPool());
         // Inline mode runs the app on the thread that parsed the request: with one selector, every

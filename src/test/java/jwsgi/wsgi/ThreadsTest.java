@@ -1,7 +1,10 @@
 package jwsgi.wsgi;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -45,6 +48,42 @@ class ThreadsTest {
             Set<Long> again = new HashSet<>();
             for (int i = 0; i < 12; i++) again.add(Http.getJson(server.url() + "/sleep?s=0").path("thread").asLong());
             assertTrue(threads.containsAll(again), "the same 4 thread identities keep serving: " + again + " vs " + threads);
+        }
+    }
+
+    /**
+     * A response finished on a Python thread hands its connection back to the HTTP layer there:
+     * pipelined requests are still answered in order, and many connections at once do not make
+     * the server start a thread per connection to resume them.
+     */
+    @Test
+    void connectionsResumeOnThePythonThreadThatAnswered() throws Exception {
+        try (ServerProcess server = ServerProcess.start("corpus", "--threads", "4")) {
+            try (RawHttp c = RawHttp.to(server)) {
+                StringBuilder batch = new StringBuilder();
+                for (int i = 0; i < 12; i++) batch.append("GET /status?body=p").append(i).append(" HTTP/1.1\r\nHost: h\r\n\r\n");
+                c.send(batch.toString());
+                for (int i = 0; i < 12; i++) assertEquals("p" + i, c.read().text());
+            }
+            long before = threads(server.workerPid());
+            List<RawHttp> open = new ArrayList<>();
+            try {
+                for (int i = 0; i < 200; i++) open.add(RawHttp.to(server));
+                for (int round = 0; round < 5; round++) {
+                    for (RawHttp c : open) c.send("GET /status?body=x HTTP/1.1\r\nHost: h\r\n\r\n");
+                    for (RawHttp c : open) assertEquals(200, c.read().status());
+                }
+            } finally {
+                for (RawHttp c : open) c.close();
+            }
+            long after = threads(server.workerPid());
+            assertTrue(after <= before + 4, "200 connections made the worker go from " + before + " to " + after + " threads");
+        }
+    }
+
+    private static long threads(long pid) throws IOException {
+        try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            return tasks.count();
         }
     }
 
