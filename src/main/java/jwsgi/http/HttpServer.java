@@ -228,6 +228,13 @@ public final class HttpServer {
         config.setUriCompliance(WSGI_URI_COMPLIANCE);
         config.setRequestHeaderSize(options.limits().headerBytes());
         config.setIdleTimeout(options.ioTimeout().toMillis());
+        // Jetty's parser keeps a cache of the header lines each keep-alive connection repeats,
+        // about 100 KB per connection (a trie sized for 1024 characters) built at its second
+        // request. It lives as long as the connection, so the serial collector promotes it, and
+        // every closed connection left that much garbage in the old generation: measured with 512
+        // connections renewed every 8 s, a worker's heap grew by 63 MB per renewal. Without it,
+        // each request makes its few header objects, which die young.
+        config.setHeaderCacheSize(0);
         return config;
     }
 
