@@ -45,10 +45,22 @@ class WorkerCommandTest {
         List<String> argv = WorkerCommand.of(new String[0], env).argv();
         List<String> command = new ArrayList<>(argv.subList(0, argv.indexOf("-cp")));
         command.addAll(List.of("-XX:+PrintFlagsFinal", "-version"));
-        Process java = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(java.getInputStream().readAllBytes());
-        assertTrue(java.waitFor(30, TimeUnit.SECONDS));
-        assertEquals(0, java.exitValue(), out);
+        Path output = Files.createTempFile("jwsgi-flags", ".txt");
+        try {
+            Process java = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+            if (!java.waitFor(30, TimeUnit.SECONDS)) {
+                java.destroyForcibly();
+                throw new AssertionError("the worker JVM did not finish printing its flags in 30 s");
+            }
+            String out = Files.readString(output);
+            assertEquals(0, java.exitValue(), out);
+            return flagValue(out, flag);
+        } finally {
+            Files.delete(output);
+        }
+    }
+
+    private static long flagValue(String out, String flag) {
         for (String line : out.split("\n")) {
             String[] words = line.strip().split("\\s+");
             if (words.length >= 4 && words[1].equals(flag)) return Long.parseLong(words[3]);
