@@ -338,7 +338,18 @@ public final class Master {
         run(Hook.CHILD_EXIT, w.pid);
         if (hooks != null) hooks.workerExited(w.pid);
         if (stop != null || was != WorkerHandle.State.BOOTING) return;
+        // Started with JVM options found wanting since (see below): its death says nothing more.
+        if (w.command != command) return;
         bootFailures++;
+        if (!everReady && bootFailures == 1 && w.bootError < 0 && !exit.signaled()) {
+            try {
+                command = command.startable();
+            } catch (ConfigException e) {
+                LOG.error("Stopping: {}", e.getMessage());
+                halt(ExitCode.USAGE.code);
+                return;
+            }
+        }
         if (!everReady && (w.bootError > 0 || bootFailures >= BOOT_ATTEMPTS)) {
             int code = w.bootError > 0 ? w.bootError : ExitCode.PYTHON_BOOT_ERROR.code;
             LOG.error(w.bootError > 0 ? "Worker failed to boot; stopping (starting another would fail the same way)"
@@ -471,7 +482,7 @@ public final class Master {
             return;
         }
         Sockets.closeQuietly(pipe[1]);
-        WorkerHandle w = WorkerHandle.track(age, workerPid, generation, pipe[0], events::add);
+        WorkerHandle w = WorkerHandle.track(age, workerPid, generation, command, pipe[0], events::add);
         workers.put(workerPid, w);
         if (hooks != null) hooks.workerStarted(age, workerPid);
     }

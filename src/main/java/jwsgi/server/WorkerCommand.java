@@ -1,6 +1,7 @@
 package jwsgi.server;
 
 import java.io.File;
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,6 +9,14 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+import jwsgi.config.ConfigException;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The command line and environment of a worker process: this JVM's java, with a worker's JVM
@@ -15,9 +24,12 @@ import java.util.Map;
  * the {@code jwsgi} launcher, then {@code JWSGI_WORKER_JAVA_OPTS}: the last one given wins),
  * this class path, {@link Main} and the master's own arguments: each worker reads the same
  * settings the master read. The master's own JVM options are not passed on: a master needs far
- * less than a worker.
+ * less than a worker. A collector the user picks replaces the serial one; options that keep a
+ * worker's JVM from starting are looked into when the first worker dies at boot
+ * ({@link #startable}), so a server with sound options pays nothing for it.
  */
 final class WorkerCommand {
+    private static final Logger LOG = LoggerFactory.getLogger(WorkerCommand.class);
     /** JVM options for every jwsgi JVM (the launcher gives them to the master). */
     static final String ENV_JAVA_OPTS = "JWSGI_JAVA_OPTS";
     /** JVM options for the workers only, e.g. "-Xmx512m". */
@@ -48,14 +60,23 @@ final class WorkerCommand {
      *   <li>a crash report (a C extension's SIGSEGV) where the master looks for it.</li>
      * </ul>
      */
-    static List<String> jvmDefaults() {
-        return List.of(
-                "--enable-native-access=ALL-UNNAMED",
-                "-XX:+UseSerialGC", "-Xms16m", "-Xmn8m", "-Xmx" + MAX_HEAP_MB + "m",
+    static List<String> jvmDefaults(boolean collectorChosen) {
+        List<String> options = new ArrayList<>(List.of("--enable-native-access=ALL-UNNAMED"));
+        if (!collectorChosen) options.addAll(List.of("-XX:+UseSerialGC", "-Xmn8m"));
+        options.addAll(List.of(
+                "-Xms16m", "-Xmx" + MAX_HEAP_MB + "m",
                 "-XX:MaxDirectMemorySize=" + Math.max(MAX_HEAP_MB << 20, totalMemory() / 4),
                 "-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0", "-XX:TrimNativeHeapInterval=2000",
-                "-XX:ErrorFile=" + crashReport("%p"));
+                "-XX:ErrorFile=" + crashReport("%p")));
+        return options;
     }
+
+    /**
+     * An option that picks a collector. The user's pick replaces the serial collector and its
+     * young-generation size (a JVM given two collectors refuses to start, and a fixed young
+     * generation would stop G1 or ZGC from sizing their own).
+     */
+    private static final Pattern COLLECTOR = Pattern.compile("-XX:\\+Use(Serial|Parallel|G1|Z|Shenandoah|Epsilon)GC");
 
     /** A worker's Java heap, at most; JWSGI_WORKER_JAVA_OPTS=-Xmx... overrides it. */
     private static final long MAX_HEAP_MB = 256;
@@ -83,29 +104,123 @@ final class WorkerCommand {
         return Path.of(System.getProperty("java.io.tmpdir"), "jwsgi-worker-hs_err_pid" + pid + ".log");
     }
 
-    private final List<String> argv;
+    /** Boilerplate a JVM prints when it cannot start, which says nothing of why. */
+    private static final List<String> JVM_BOILERPLATE = List.of(
+            "Error: Could not create the Java Virtual Machine.", "Error: A fatal exception has occurred. Program will exit.",
+            "Error occurred during initialization of VM", "unrecoverable error");
+    /** How long a JVM started only to print its version may take. */
+    private static final long TRIAL_SECONDS = 30;
+
+    private final List<String> jvm;
+    private final List<String> cache;
+    private final List<String> userOptions;
+    /** Where the user's options came from, for messages: {@code NAME="value"} for each variable set. */
+    private final String userSources;
+    private final List<String> program;
     private final Map<String, String> environment;
 
-    private WorkerCommand(List<String> argv, Map<String, String> environment) {
-        this.argv = argv;
+    private WorkerCommand(List<String> jvm, List<String> cache, List<String> userOptions, String userSources,
+                          List<String> program, Map<String, String> environment) {
+        this.jvm = jvm;
+        this.cache = cache;
+        this.userOptions = userOptions;
+        this.userSources = userSources;
+        this.program = program;
         this.environment = environment;
     }
 
     /** The command for the workers of this master, started with {@code args}. */
     static WorkerCommand of(String[] args, Map<String, String> env) {
-        List<String> argv = new ArrayList<>();
-        argv.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        argv.addAll(jvmDefaults());
-        argv.addAll(aotCache(System.getProperty(AOT_CACHE_PROPERTY)));
+        return of(args, env, System.getProperty(AOT_CACHE_PROPERTY), absoluteClassPath());
+    }
+
+    /** The command with the AOT cache at {@code cacheFile} (if it exists) and {@code classPath}. */
+    static WorkerCommand of(String[] args, Map<String, String> env, String cacheFile, String classPath) {
+        List<String> user = new ArrayList<>();
+        List<String> sources = new ArrayList<>();
         for (String name : List.of(ENV_JAVA_OPTS, ENV_WORKER_JAVA_OPTS)) {
             String options = env.get(name);
-            if (options != null && !options.isBlank()) argv.addAll(List.of(options.strip().split("\\s+")));
+            if (options != null && !options.isBlank()) {
+                user.addAll(List.of(options.strip().split("\\s+")));
+                sources.add(name + "=\"" + options.strip() + "\"");
+            }
         }
-        argv.add("-cp");
-        argv.add(absoluteClassPath());
-        argv.add(Main.class.getName());
-        argv.addAll(List.of(args));
-        return new WorkerCommand(List.copyOf(argv), Map.copyOf(env));
+        List<String> jvm = new ArrayList<>();
+        jvm.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        jvm.addAll(jvmDefaults(user.stream().anyMatch(o -> COLLECTOR.matcher(o).matches())));
+        List<String> program = new ArrayList<>(List.of("-cp", classPath, Main.class.getName()));
+        program.addAll(List.of(args));
+        return new WorkerCommand(List.copyOf(jvm), aotCache(cacheFile), List.copyOf(user), String.join(" ", sources),
+                List.copyOf(program), Map.copyOf(env));
+    }
+
+    /**
+     * The command to go on with once a worker died at boot, when the cause may be the JVM
+     * options: this one if a JVM starts with them (the cause lies elsewhere), or the same without
+     * the AOT cache if only the cache is in the way (some heap settings rule it out: the JVM
+     * then refuses to start rather than run without it), with a warning.
+     *
+     * @throws ConfigException if no JVM starts with the user's options; its message has the
+     *                         JVM's reason and names the variables they came from
+     */
+    WorkerCommand startable() throws ConfigException {
+        String refusal = refusal(true);
+        if (refusal == null) return this;
+        if (!cache.isEmpty() && refusal(false) == null) {
+            LOG.warn("The workers cannot use jwsgi's AOT cache with the JVM options {} (the JVM says: {}); "
+                    + "they start without it, about a second slower", userSources.isEmpty() ? "jwsgi gives them" : userSources, refusal);
+            return new WorkerCommand(jvm, List.of(), userOptions, userSources, program, environment);
+        }
+        if (userOptions.isEmpty()) return this;
+        throw new ConfigException("a worker's JVM does not start with the JVM options " + userSources + ": " + refusal
+                + " Fix or remove them (jwsgi's own options for a worker come first: "
+                + String.join(" ", jvm.subList(1, jvm.size())) + ").");
+    }
+
+    /**
+     * Why a JVM with this command's options, asked only for its version, does not start (what it
+     * printed, without the boilerplate), or null if it starts. The class path is the workers',
+     * against which the JVM checks the AOT cache.
+     */
+    private String refusal(boolean withCache) {
+        List<String> command = new ArrayList<>(jvm);
+        if (withCache) command.addAll(cache);
+        command.addAll(userOptions);
+        // The cache's options silence its messages; here they say why it cannot be used.
+        command.add("-Xlog:aot=error");
+        command.addAll(program.subList(0, program.indexOf(Main.class.getName())));
+        command.add("-version");
+        Path output = null;
+        try {
+            output = Files.createTempFile("jwsgi-jvm-trial", ".txt");
+            Process java = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+            if (!java.waitFor(TRIAL_SECONDS, TimeUnit.SECONDS)) {
+                java.destroyForcibly();
+                LOG.warn("A JVM with the workers' options did not start within {} s; cannot tell whether they are the trouble", TRIAL_SECONDS);
+                return null;
+            }
+            if (java.exitValue() == 0) return null;
+            String said = Files.readAllLines(output).stream()
+                    .map(line -> line.replaceFirst("^(\\[[^]]*\\])+\\s*", "").strip())
+                    .filter(line -> !line.isEmpty() && !JVM_BOILERPLATE.contains(line)
+                            && !line.startsWith("An error has occurred while processing the AOT cache"))
+                    .collect(Collectors.joining(" "));
+            return said.isEmpty() ? "it exited with code " + java.exitValue() + "." : said;
+        } catch (IOException e) {
+            LOG.warn("Cannot start a JVM to check the workers' options: {}", e.getMessage());
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        } finally {
+            if (output != null) {
+                try {
+                    Files.deleteIfExists(output);
+                } catch (IOException e) {
+                    LOG.debug("Cannot delete {}: {}", output, e.getMessage());
+                }
+            }
+        }
     }
 
     /** The class path with every entry absolute, so it holds whatever directory a worker starts in. */
@@ -118,6 +233,10 @@ final class WorkerCommand {
     }
 
     List<String> argv() {
+        List<String> argv = new ArrayList<>(jvm);
+        argv.addAll(cache);
+        argv.addAll(userOptions);
+        argv.addAll(program);
         return argv;
     }
 

@@ -34,6 +34,8 @@ final class WorkerHandle {
     final int pid;
     /** Reload generation: workers of older generations are replaced. */
     final int generation;
+    /** What it was started with. */
+    final WorkerCommand command;
     State state = State.BOOTING;
     long lastBeatNanos;
     /** When the master last signalled it (STOPPING, KILLING). */
@@ -43,10 +45,11 @@ final class WorkerHandle {
     /** The master killed it (it did not stop in time, or stopped beating): its SIGKILL is no mystery. */
     boolean killedByMaster;
 
-    private WorkerHandle(int age, int pid, int generation) {
+    private WorkerHandle(int age, int pid, int generation, WorkerCommand command) {
         this.age = age;
         this.pid = pid;
         this.generation = generation;
+        this.command = command;
         this.lastBeatNanos = System.nanoTime();
     }
 
@@ -54,8 +57,8 @@ final class WorkerHandle {
      * Tracks a spawned worker: {@code controlFd} is the master's end of its pipe, which the
      * reader closes at end of file.
      */
-    static WorkerHandle track(int age, int pid, int generation, int controlFd, Consumer<Master.Event> events) {
-        WorkerHandle w = new WorkerHandle(age, pid, generation);
+    static WorkerHandle track(int age, int pid, int generation, WorkerCommand command, int controlFd, Consumer<Master.Event> events) {
+        WorkerHandle w = new WorkerHandle(age, pid, generation, command);
         Thread.ofPlatform().name("worker-" + age + "-pipe").daemon(true).start(() -> w.read(controlFd, events));
         Thread.ofPlatform().name("worker-" + age + "-wait").daemon(true).start(() -> events.accept(new Master.Event.Exited(w, reap(pid))));
         return w;

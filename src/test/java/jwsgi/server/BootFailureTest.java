@@ -19,7 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Workers that cannot start: the master stops with the app's traceback rather than loop when the
  * app cannot be imported; retries with backoff, then gives up, when the worker crashes at boot;
- * and on a reload whose new code does not import, keeps the old workers serving.
+ * on a reload whose new code does not import, keeps the old workers serving; and JVM options no
+ * worker's JVM accepts stop it with the JVM's reason.
  */
 class BootFailureTest {
 
@@ -51,6 +52,28 @@ class BootFailureTest {
             for (String line : p.output().lines().filter(l -> l.contains("crash report /")).toList()) {
                 Files.deleteIfExists(Path.of(line.substring(line.indexOf("crash report ") + 13).strip()));
             }
+        }
+    }
+
+    @Test
+    void workerJvmOptionsNoJvmAcceptsStopTheMasterWithTheJvmsReason() {
+        ServerProcess p = ServerProcess.launch(ServerProcess.args("lifecycle", "-w", "3"),
+                Map.of("JWSGI_WORKER_JAVA_OPTS", "-XX:+NoSuchOption"));
+        assertEquals(2, p.waitFor(Duration.ofSeconds(60)), p.output());
+        String out = p.output();
+        assertTrue(out.contains("a worker's JVM does not start with the JVM options JWSGI_WORKER_JAVA_OPTS=\"-XX:+NoSuchOption\": "
+                + "Unrecognized VM option 'NoSuchOption'"), out);
+        assertTrue(WorkersTest.count(out, "Booting worker with pid") <= 3, "no worker was started again:\n" + out);
+    }
+
+    /** Before, jwsgi's own -XX:+UseSerialGC came with it, and a JVM given two collectors does not start. */
+    @Test
+    void aCollectorChosenForTheWorkersIsTheOneTheyRun() throws Exception {
+        try (ServerProcess s = ServerProcess.startRaw(ServerProcess.args("lifecycle"),
+                Map.of("JWSGI_WORKER_JAVA_OPTS", "-XX:+UseParallelGC"))) {
+            assertEquals(200, Http.get(s.url() + "/").statusCode());
+            String worker = Files.readString(Path.of("/proc", Long.toString(s.workerPid()), "cmdline")).replace('\0', ' ');
+            assertTrue(worker.contains("-XX:+UseParallelGC") && !worker.contains("-XX:+UseSerialGC"), worker);
         }
     }
 
