@@ -34,6 +34,8 @@ final class WorkerCommand {
     static final String ENV_JAVA_OPTS = "JWSGI_JAVA_OPTS";
     /** JVM options for the workers only, e.g. "-Xmx512m". */
     static final String ENV_WORKER_JAVA_OPTS = "JWSGI_WORKER_JAVA_OPTS";
+    /** Where the user's JVM options come from, in the order they are given (the last one given wins). */
+    private static final List<String> USER_OPTION_VARIABLES = List.of(ENV_JAVA_OPTS, ENV_WORKER_JAVA_OPTS);
 
     /**
      * A worker's JVM: measured in bench/workers.py (RSS, start time, throughput), each with a reason.
@@ -114,18 +116,17 @@ final class WorkerCommand {
     private final List<String> jvm;
     private final List<String> cache;
     private final List<String> userOptions;
-    /** Where the user's options came from, for messages: {@code NAME="value"} for each variable set. */
-    private final String userSources;
-    private final List<String> program;
+    private final String classPath;
+    private final List<String> args;
     private final Map<String, String> environment;
 
-    private WorkerCommand(List<String> jvm, List<String> cache, List<String> userOptions, String userSources,
-                          List<String> program, Map<String, String> environment) {
+    private WorkerCommand(List<String> jvm, List<String> cache, List<String> userOptions, String classPath,
+                          List<String> args, Map<String, String> environment) {
         this.jvm = jvm;
         this.cache = cache;
         this.userOptions = userOptions;
-        this.userSources = userSources;
-        this.program = program;
+        this.classPath = classPath;
+        this.args = args;
         this.environment = environment;
     }
 
@@ -137,21 +138,20 @@ final class WorkerCommand {
     /** The command with the AOT cache at {@code cacheFile} (if it exists) and {@code classPath}. */
     static WorkerCommand of(String[] args, Map<String, String> env, String cacheFile, String classPath) {
         List<String> user = new ArrayList<>();
-        List<String> sources = new ArrayList<>();
-        for (String name : List.of(ENV_JAVA_OPTS, ENV_WORKER_JAVA_OPTS)) {
+        for (String name : USER_OPTION_VARIABLES) {
             String options = env.get(name);
-            if (options != null && !options.isBlank()) {
-                user.addAll(List.of(options.strip().split("\\s+")));
-                sources.add(name + "=\"" + options.strip() + "\"");
-            }
+            if (options != null && !options.isBlank()) user.addAll(List.of(options.strip().split("\\s+")));
         }
         List<String> jvm = new ArrayList<>();
         jvm.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         jvm.addAll(jvmDefaults(user.stream().anyMatch(o -> COLLECTOR.matcher(o).matches())));
-        List<String> program = new ArrayList<>(List.of("-cp", classPath, Main.class.getName()));
-        program.addAll(List.of(args));
-        return new WorkerCommand(List.copyOf(jvm), aotCache(cacheFile), List.copyOf(user), String.join(" ", sources),
-                List.copyOf(program), Map.copyOf(env));
+        return new WorkerCommand(List.copyOf(jvm), aotCache(cacheFile), List.copyOf(user), classPath, List.of(args), Map.copyOf(env));
+    }
+
+    /** The variables the user's JVM options came from, as {@code NAME="value"}, for messages. */
+    private String userSources() {
+        return USER_OPTION_VARIABLES.stream().filter(name -> environment.get(name) != null && !environment.get(name).isBlank())
+                .map(name -> name + "=\"" + environment.get(name).strip() + "\"").collect(Collectors.joining(" "));
     }
 
     /**
@@ -168,11 +168,11 @@ final class WorkerCommand {
         if (refusal == null) return this;
         if (!cache.isEmpty() && refusal(false) == null) {
             LOG.warn("The workers cannot use jwsgi's AOT cache with the JVM options {} (the JVM says: {}); "
-                    + "they start without it, about a second slower", userSources.isEmpty() ? "jwsgi gives them" : userSources, refusal);
-            return new WorkerCommand(jvm, List.of(), userOptions, userSources, program, environment);
+                    + "they start without it, about a second slower", userOptions.isEmpty() ? "jwsgi gives them" : userSources(), refusal);
+            return new WorkerCommand(jvm, List.of(), userOptions, classPath, args, environment);
         }
         if (userOptions.isEmpty()) return this;
-        throw new ConfigException("a worker's JVM does not start with the JVM options " + userSources + ": " + refusal
+        throw new ConfigException("a worker's JVM does not start with the JVM options " + userSources() + ": " + refusal
                 + " Fix or remove them (jwsgi's own options for a worker come first: "
                 + String.join(" ", jvm.subList(1, jvm.size())) + ").");
     }
@@ -188,14 +188,13 @@ final class WorkerCommand {
         command.addAll(userOptions);
         // The cache's options silence its messages; here they say why it cannot be used.
         command.add("-Xlog:aot=error");
-        command.addAll(program.subList(0, program.indexOf(Main.class.getName())));
-        command.add("-version");
+        command.addAll(List.of("-cp", classPath, "-version"));
         Path output = null;
+        Process java = null;
         try {
             output = Files.createTempFile("jwsgi-jvm-trial", ".txt");
-            Process java = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+            java = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile()).start();
             if (!java.waitFor(TRIAL_SECONDS, TimeUnit.SECONDS)) {
-                java.destroyForcibly();
                 LOG.warn("A JVM with the workers' options did not start within {} s; cannot tell whether they are the trouble", TRIAL_SECONDS);
                 return null;
             }
@@ -213,6 +212,8 @@ final class WorkerCommand {
             Thread.currentThread().interrupt();
             return null;
         } finally {
+            // Also when the wait timed out or was interrupted: the trial JVM must not outlive it.
+            if (java != null) java.destroyForcibly();
             if (output != null) {
                 try {
                     Files.deleteIfExists(output);
@@ -236,7 +237,8 @@ final class WorkerCommand {
         List<String> argv = new ArrayList<>(jvm);
         argv.addAll(cache);
         argv.addAll(userOptions);
-        argv.addAll(program);
+        argv.addAll(List.of("-cp", classPath, Main.class.getName()));
+        argv.addAll(args);
         return argv;
     }
 
