@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
@@ -36,6 +37,25 @@ public final class WorkerOptions {
         /** The worker class as gunicorn's {@code -k} would name it, for the log. */
         public String describe() {
             return kind == Kind.INTERPRETER ? "interpreter" : threads > 1 ? "gthread" : "sync";
+        }
+
+        /**
+         * What more worker processes than cores cost, and what to run instead; empty otherwise.
+         * gunicorn's advice, 2 x cores + 1 sync workers, overlaps one request's I/O with
+         * another's computing. A jwsgi worker holds any number of connections, so processes beyond
+         * the cores make an app that computes no faster, while each is a JVM with its own memory
+         * and its own JIT to warm up; the concurrency an app that waits on I/O needs is cheaper
+         * as threads.
+         */
+        public Optional<String> beyondCores(int cores) {
+            if (kind != Kind.PROCESS || workers <= cores) return Optional.empty();
+            long concurrency = (long) workers * threads;
+            long perCore = (concurrency + cores - 1) / cores;
+            return Optional.of("-w " + workers + " runs " + workers + " worker processes on " + cores + " core" + (cores == 1 ? "" : "s")
+                    + ". Each jwsgi worker serves many connections at once, so workers beyond the cores do not make an app that "
+                    + "computes faster, and each is a JVM of 100 MB or more that warms up its own JIT (on 2 cores, Flask reached "
+                    + "full speed after more than a minute with -w 5, 20 s with -w 2). For an app that waits on I/O (a database, an API), "
+                    + "the same concurrency costs less as threads: -w " + cores + " --threads " + perCore);
         }
     }
 

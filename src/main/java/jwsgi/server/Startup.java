@@ -2,6 +2,7 @@ package jwsgi.server;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -42,9 +43,13 @@ final class Startup {
         return settings;
     }
 
-    /** One line for each setting accepted without effect. */
+    /** One line for each setting accepted without effect, and for more worker processes than this machine has cores. */
     List<String> warnings() {
-        return warnings;
+        Optional<String> beyondCores = settings.worker().beyondCores(Runtime.getRuntime().availableProcessors());
+        if (beyondCores.isEmpty()) return warnings;
+        List<String> all = new ArrayList<>(warnings);
+        all.add(beyondCores.get());
+        return all;
     }
 
     ErrorLog errorLog() {

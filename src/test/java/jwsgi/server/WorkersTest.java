@@ -30,6 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Worker processes under a master, with real signals and crashes (the lifecycle app): a worker
@@ -241,6 +242,24 @@ class WorkersTest {
         int n = 0;
         for (int i = text.indexOf(part); i >= 0; i = text.indexOf(part, i + part.length())) n++;
         return n;
+    }
+
+    /** More worker processes than cores: the master says once what they cost and what to run instead. */
+    @Test
+    void moreWorkersThanCoresAreExplainedOnce() {
+        try (ServerProcess s = ServerProcess.startWithMasterOptions(List.of("-XX:ActiveProcessorCount=1"),
+                ServerProcess.args("lifecycle", "-w", "2", "--threads", "3"))) {
+            s.awaitWorkers(2, List.of(), REPLACED);
+            assertEquals(1, count(s.output(), "-w 2 runs 2 worker processes on 1 core."), s.output());
+            assertTrue(s.output().contains("the same concurrency costs less as threads: -w 1 --threads 6"), s.output());
+            assertEquals(200, Http.get(s.url() + "/pid").statusCode());
+        }
+    }
+
+    @Test
+    void asManyWorkersAsCoresNeedNoExplaining() {
+        assumeTrue(Runtime.getRuntime().availableProcessors() >= 2, "a machine with 2 cores or more");
+        assertFalse(server.output().contains("worker processes on"), server.output());
     }
 
     @Test

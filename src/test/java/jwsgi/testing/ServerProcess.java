@@ -43,8 +43,13 @@ public final class ServerProcess implements AutoCloseable {
 
     /** The java command that runs jwsgi's Main with this JVM's class path. */
     public static List<String> command(List<String> args) {
+        return command(List.of(), args);
+    }
+
+    private static List<String> command(List<String> masterOptions, List<String> args) {
         List<String> cmd = javaCommand();
         cmd.addAll(ClassArchive.options());
+        cmd.addAll(masterOptions);
         cmd.add("jwsgi.server.Main");
         cmd.addAll(args);
         return cmd;
@@ -86,6 +91,13 @@ public final class ServerProcess implements AutoCloseable {
         return server;
     }
 
+    /** Starts jwsgi whose master JVM, not its workers, also gets {@code masterOptions}; waits until it serves. */
+    public static ServerProcess startWithMasterOptions(List<String> masterOptions, List<String> args) {
+        ServerProcess server = launch(masterOptions, args, Map.of(), null);
+        server.awaitListening();
+        return server;
+    }
+
     /** Starts jwsgi without waiting for it to listen (for start-up failures). */
     public static ServerProcess launch(List<String> args, Map<String, String> env) {
         return launch(args, env, null);
@@ -93,7 +105,11 @@ public final class ServerProcess implements AutoCloseable {
 
     /** Starts jwsgi in directory {@code cwd} (null: this JVM's), without waiting for it to listen. */
     public static ServerProcess launch(List<String> args, Map<String, String> env, Path cwd) {
-        ProcessBuilder pb = new ProcessBuilder(command(args));
+        return launch(List.of(), args, env, cwd);
+    }
+
+    private static ServerProcess launch(List<String> masterOptions, List<String> args, Map<String, String> env, Path cwd) {
+        ProcessBuilder pb = new ProcessBuilder(command(masterOptions, args));
         if (cwd != null) pb.directory(cwd.toFile());
         // Settings from this JVM's environment would leak into every server the tests start.
         pb.environment().remove(jwsgi.config.SettingsSources.ENV_ARGS);
