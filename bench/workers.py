@@ -290,7 +290,8 @@ def reload_section(args):
     for label, extra, action in [
         ("jwsgi -w 2, SIGHUP under load (shared listener)", [], "hup"),
         ("jwsgi -w 1, SIGHUP under load (shared listener)", [], "hup1"),
-        ("jwsgi -w 2 --max-requests 300 under load", ["--max-requests", "300", "--max-requests-jitter", "50"], "none"),
+        ("jwsgi -w 2 --max-requests 300, no lifetime floor", ["--max-requests", "300", "--max-requests-jitter", "50",
+                                                       "--min-worker-lifetime", "0"], "none"),
     ]:
         port = procs.free_port()
         workers = "1" if action == "hup1" else "2"

@@ -49,7 +49,8 @@ import org.slf4j.LoggerFactory;
  *   <li>serve until TERM (graceful: in-flight requests finish within {@code --graceful-timeout})
  *       or INT (quick), then {@code worker_exit}, finalise Python and exit 0.</li>
  * </ol>
- * It asks the master to replace it after {@code --max-requests}, when a request hangs past
+ * It asks the master to replace it after {@code --max-requests} (once it has run
+ * {@code --min-worker-lifetime}), when a request hangs past
  * {@code --timeout}, or when {@code --reload} sees a source file change; it goes on serving
  * until the replacement is ready and the master sends TERM. A worker that cannot start tells
  * the master why ({@code boot-error}), so the master does not start it again in a loop.
@@ -71,6 +72,8 @@ public final class Worker {
     /** Null for --check-config and --print-config, which run without a master. */
     private final WorkerIdentity identity;
     private final BlockingQueue<String> signals = new LinkedBlockingQueue<>();
+    /** When this worker started ({@link System#nanoTime()}), for --min-worker-lifetime. */
+    private final long started = System.nanoTime();
     private MasterLink master;
     private Reloader reloader;
     /** The worker's standard output and error, saved before the inherited listener is taken. */
@@ -173,7 +176,8 @@ public final class Worker {
         RequestCounter counter = null;
         if (maxRequests > 0) {
             long limit = maxRequests + ThreadLocalRandom.current().nextLong(settings().worker().maxRequestsJitter() + 1);
-            counter = new RequestCounter(limit, () -> retire("it has served --max-requests (" + limit + " requests)"));
+            counter = new RequestCounter(limit, new MaxRequestsRetirement(limit, settings().worker().minWorkerLifetime(), started,
+                    this::retire));
         }
         Duration timeout = settings().worker().timeout();
         boolean interpreters = settings().worker().kind() == WorkerOptions.Kind.INTERPRETER;

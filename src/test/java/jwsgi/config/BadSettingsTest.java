@@ -47,6 +47,7 @@ class BadSettingsTest {
         "-k uvicorn.workers.UvicornWorker|that is an ASGI worker, and jwsgi serves WSGI apps",
         "-t -1|--timeout -1: must be 0 or more seconds",
         "--max-requests -1|--max-requests -1: must be 0 or more",
+        "--min-worker-lifetime -1|--min-worker-lifetime -1: must be 0 or more seconds",
         "--threads many|Invalid value for option '--threads': 'many' is not an int",
         "--threads 0|--threads 0: must be at least 1",
         "--backlog 0|--backlog 0: must be at least 1",

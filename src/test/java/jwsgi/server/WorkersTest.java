@@ -12,6 +12,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import jwsgi.testing.Http;
 import jwsgi.testing.LoadLoop;
@@ -219,7 +221,7 @@ class WorkersTest {
     @Test
     void maxRequestsRecyclesWorkersWithoutAFailedRequest() throws Exception {
         try (ServerProcess s = ServerProcess.start("lifecycle", "-w", "2", "--max-requests", "60", "--max-requests-jitter", "10",
-                "--graceful-timeout", "5")) {
+                "--min-worker-lifetime", "0", "--graceful-timeout", "5")) {
             List<Long> first = s.awaitWorkers(2, List.of(), REPLACED);
             try (LoadLoop load = LoadLoop.start(s, "/pid", 4)) {
                 // Under load, workers keep being replaced: wait until the first two are gone, whatever the count.
@@ -235,6 +237,34 @@ class WorkersTest {
                 assertTrue(pids >= 3, "answers came from the first workers and their replacements: " + pids);
             }
             assertTrue(s.output().contains("it has served --max-requests"), s.output());
+        }
+    }
+
+    /**
+     * A worker that reaches --max-requests young is replaced only once it has run
+     * --min-worker-lifetime: a replacement is a JVM to start and warm, so at a high request
+     * rate gunicorn's own setting (1000) would otherwise keep every worker cold.
+     */
+    @Test
+    void maxRequestsWaitForTheMinimumWorkerLifetime() throws Exception {
+        try (ServerProcess s = ServerProcess.start("lifecycle", "-w", "1", "--max-requests", "5", "--min-worker-lifetime", "8",
+                "--graceful-timeout", "2")) {
+            long first = s.awaitWorkers(1, List.of(), REPLACED).getFirst();
+            for (int i = 0; i < 5; i++) assertEquals(first, Http.getJson(s.url() + "/pid").get("pid").asLong());
+            long limitReached = System.nanoTime();
+            assertTrue(s.awaitOutput("Served --max-requests (5 requests) in ", Duration.ofSeconds(10)), s.output());
+            Matcher told = Pattern.compile(
+                    "once it has run --min-worker-lifetime \\(8 s\\), in ([0-9.]+) s").matcher(s.output());
+            assertTrue(told.find(), s.output());
+            double wait = Double.parseDouble(told.group(1));
+            assertTrue(wait > 0 && wait < 8, "the wait is what remains of the 8 s: " + s.output());
+            List<Long> next = s.awaitWorkers(1, List.of(first), REPLACED);
+            double replacedAfter = (System.nanoTime() - limitReached) / 1e9;
+            assertTrue(replacedAfter >= wait - 0.5, "replaced after " + replacedAfter + " s, not before its lifetime was up (in "
+                    + wait + " s):\n" + s.output());
+            assertTrue(s.output().contains("it has served --max-requests (5 requests) and run --min-worker-lifetime (8 s)"), s.output());
+            assertNotEquals(first, next.getFirst());
+            assertEquals(200, Http.get(s.url() + "/pid").statusCode());
         }
     }
 

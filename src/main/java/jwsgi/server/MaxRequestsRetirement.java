@@ -1,0 +1,65 @@
+package jwsgi.server;
+
+import java.time.Duration;
+import java.util.Locale;
+import java.util.function.Consumer;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What a worker does once it has served its {@code --max-requests}: it asks to be replaced, but
+ * not before it has run {@code --min-worker-lifetime} (uWSGI's rule). A replacement is a new JVM
+ * that starts, imports the app and warms its JIT, so a worker replaced every few hundred
+ * milliseconds under load would spend its whole life warming up; a floor on its lifetime bounds
+ * that cost, while a worker that reaches its limit slowly is replaced exactly as gunicorn would.
+ *
+ * <p>Threads: {@link #run} once, on the thread that answered the last request; the delayed
+ * request is made from a daemon thread of its own.
+ */
+final class MaxRequestsRetirement implements Runnable {
+    private static final Logger LOG = LoggerFactory.getLogger(MaxRequestsRetirement.class);
+
+    private final long limit;
+    private final Duration minLifetime;
+    private final long startedNanos;
+    private final Consumer<String> retire;
+
+    /**
+     * @param limit        this worker's --max-requests, jitter included
+     * @param minLifetime  --min-worker-lifetime
+     * @param startedNanos when the worker started, from {@link System#nanoTime()}
+     * @param retire       asks the master for a replacement, given the reason
+     */
+    MaxRequestsRetirement(long limit, Duration minLifetime, long startedNanos, Consumer<String> retire) {
+        this.limit = limit;
+        this.minLifetime = minLifetime;
+        this.startedNanos = startedNanos;
+        this.retire = retire;
+    }
+
+    @Override
+    public void run() {
+        Duration age = Duration.ofNanos(System.nanoTime() - startedNanos);
+        Duration wait = minLifetime.minus(age);
+        String reason = "it has served --max-requests (" + limit + " requests)";
+        if (!wait.isPositive()) {
+            retire.accept(reason);
+            return;
+        }
+        LOG.info("Served --max-requests ({} requests) in {} s; this worker is replaced once it has run --min-worker-lifetime ({} s), in {} s",
+                limit, seconds(age), minLifetime.toSeconds(), seconds(wait));
+        Thread.ofPlatform().daemon(true).name("max-requests").start(() -> {
+            try {
+                Thread.sleep(wait);
+            } catch (InterruptedException e) {
+                return;
+            }
+            retire.accept(reason + " and run --min-worker-lifetime (" + minLifetime.toSeconds() + " s)");
+        });
+    }
+
+    private static String seconds(Duration d) {
+        return String.format(Locale.ROOT, "%.1f", d.toMillis() / 1000.0);
+    }
+}
