@@ -100,11 +100,12 @@ public final class WorkerOptions {
 
     // Without it, a worker replaced every 1000 requests at thousands of requests a second would never
     // reach full speed (measured on 2 cores, Flask JSON, -w 2: 12,900 rps without --max-requests; with
-    // --max-requests 1000, 2,000 rps without the floor and 10,600 with 60 s; gunicorn -w 5 3,000).
+    // --max-requests 1000, 2,000 rps without the floor and 11,100 with 60 s; gunicorn -w 5 3,000).
     @Option(names = "--min-worker-lifetime", paramLabel = "SECONDS", defaultValue = "60",
             description = "A worker that reaches --max-requests sooner is replaced only once it has run this long "
                     + "(as uWSGI's option of that name): a new worker is a JVM that takes about 2 s of CPU to start and "
-                    + "10-20 s to reach full speed. 0 replaces it right after --max-requests. Default: ${DEFAULT-VALUE}.")
+                    + "10-20 s to reach full speed. Workers started together are replaced at times spread over it, one at a "
+                    + "time. 0 replaces a worker right after --max-requests. Default: ${DEFAULT-VALUE}.")
     int minWorkerLifetime;
 
     @Option(names = "--reload",

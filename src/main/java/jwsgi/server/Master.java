@@ -442,7 +442,7 @@ public final class Master {
         int missing = numWorkers - active.size();
         if (missing > 0 && now - nextSpawnNanos >= 0) {
             // After boot failures, one at a time: each failure pushes the next attempt back.
-            for (int i = 0; i < (bootFailures > 0 ? 1 : missing); i++) spawn();
+            for (int i = 0; i < (bootFailures > 0 ? 1 : missing); i++) spawn(i);
         } else if (missing < 0) {
             List<WorkerHandle> oldest = active.stream().sorted(Comparator.comparingInt(w -> w.age)).limit(-missing).toList();
             for (WorkerHandle w : oldest) {
@@ -452,13 +452,14 @@ public final class Master {
         }
     }
 
-    private void spawn() throws ServerHooks.HookException {
+    /** @param batchIndex how many workers were started just before this one, at the same moment */
+    private void spawn(int batchIndex) throws ServerHooks.HookException {
         int age = nextAge++;
         if (hooks != null) hooks.workerSpawning(age);
         run(Hook.PRE_FORK, age);
         Listeners.Listener shared = listeners.shared();
         List<Integer> ports = listeners.all().stream().map(Listeners.Listener::port).toList();
-        WorkerIdentity identity = new WorkerIdentity(age, listeners.all().indexOf(shared), ports);
+        WorkerIdentity identity = new WorkerIdentity(age, listeners.all().indexOf(shared), ports, batchIndex);
         int[] pipe;
         try {
             pipe = Processes.pipe();

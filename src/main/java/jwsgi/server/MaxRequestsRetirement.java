@@ -14,6 +14,11 @@ import org.slf4j.LoggerFactory;
  * milliseconds under load would spend its whole life warming up; a floor on its lifetime bounds
  * that cost, while a worker that reaches its limit slowly is replaced exactly as gunicorn would.
  *
+ * <p>Workers started at the same moment (at start, after HUP) reach the floor together, and
+ * replacing them together would leave every worker cold at once. So the k-th of them waits
+ * k / workers of the floor longer: replacements come spread over the floor, and each
+ * replacement, started alone, keeps its place.
+ *
  * <p>Threads: {@link #run} once, on the thread that answered the last request; the delayed
  * request is made from a daemon thread of its own.
  */
@@ -22,18 +27,24 @@ final class MaxRequestsRetirement implements Runnable {
 
     private final long limit;
     private final Duration minLifetime;
+    private final Duration stagger;
+    private final String staggerReason;
     private final long startedNanos;
     private final Consumer<String> retire;
 
     /**
      * @param limit        this worker's --max-requests, jitter included
      * @param minLifetime  --min-worker-lifetime
+     * @param batchIndex   how many workers were started just before this one, at the same moment
+     * @param workers      how many workers there are
      * @param startedNanos when the worker started, from {@link System#nanoTime()}
      * @param retire       asks the master for a replacement, given the reason
      */
-    MaxRequestsRetirement(long limit, Duration minLifetime, long startedNanos, Consumer<String> retire) {
+    MaxRequestsRetirement(long limit, Duration minLifetime, int batchIndex, int workers, long startedNanos, Consumer<String> retire) {
         this.limit = limit;
         this.minLifetime = minLifetime;
+        this.stagger = minLifetime.multipliedBy(batchIndex).dividedBy(Math.max(1, workers));
+        this.staggerReason = "worker " + (batchIndex + 1) + " of " + workers + " started together";
         this.startedNanos = startedNanos;
         this.retire = retire;
     }
@@ -41,21 +52,24 @@ final class MaxRequestsRetirement implements Runnable {
     @Override
     public void run() {
         Duration age = Duration.ofNanos(System.nanoTime() - startedNanos);
-        Duration wait = minLifetime.minus(age);
+        Duration floor = minLifetime.plus(stagger);
+        Duration wait = floor.minus(age);
         String reason = "it has served --max-requests (" + limit + " requests)";
         if (!wait.isPositive()) {
             retire.accept(reason);
             return;
         }
-        LOG.info("Served --max-requests ({} requests) in {} s; this worker is replaced once it has run --min-worker-lifetime ({} s), in {} s",
-                limit, seconds(age), minLifetime.toSeconds(), seconds(wait));
+        String why = "--min-worker-lifetime " + minLifetime.toSeconds() + " s"
+                + (stagger.isZero() ? "" : " + " + seconds(stagger) + " s as " + staggerReason);
+        LOG.info("Served --max-requests ({} requests) in {} s; this worker is replaced once it has run {} s ({}), in {} s",
+                limit, seconds(age), seconds(floor), why, seconds(wait));
         Thread.ofPlatform().daemon(true).name("max-requests").start(() -> {
             try {
                 Thread.sleep(wait);
             } catch (InterruptedException e) {
                 return;
             }
-            retire.accept(reason + " and run --min-worker-lifetime (" + minLifetime.toSeconds() + " s)");
+            retire.accept(reason + " and run " + seconds(floor) + " s (" + why + ")");
         });
     }
 

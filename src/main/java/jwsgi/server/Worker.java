@@ -176,8 +176,8 @@ public final class Worker {
         RequestCounter counter = null;
         if (maxRequests > 0) {
             long limit = maxRequests + ThreadLocalRandom.current().nextLong(settings().worker().maxRequestsJitter() + 1);
-            counter = new RequestCounter(limit, new MaxRequestsRetirement(limit, settings().worker().minWorkerLifetime(), started,
-                    this::retire));
+            counter = new RequestCounter(limit, new MaxRequestsRetirement(limit, settings().worker().minWorkerLifetime(),
+                    identity.batchIndex(), settings().worker().workers(), started, this::retire));
         }
         Duration timeout = settings().worker().timeout();
         boolean interpreters = settings().worker().kind() == WorkerOptions.Kind.INTERPRETER;

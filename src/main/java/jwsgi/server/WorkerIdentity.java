@@ -9,14 +9,16 @@ import java.util.Optional;
  * What the master tells a worker process it spawns, through one environment variable: the
  * worker's age (gunicorn's {@code worker.age}: 1 for the first worker, counting up), which
  * {@code --bind} is the listener it inherits as standard input, and the actual port of every
- * bind (a bind to port 0 got its port in the master). Descriptor 3 is the pipe to the master,
- * 4 the table of the workers' connections.
+ * bind (a bind to port 0 got its port in the master), and its place among the workers started
+ * at the same moment. Descriptor 3 is the pipe to the master, 4 the table of the workers' connections.
  *
  * @param age        the worker's number
  * @param sharedBind the index of the bind whose listener is the worker's standard input
  * @param ports      the actual port of each bind, in order (0 for a Unix socket)
+ * @param batchIndex 0 for the first (or only) worker started at a moment, 1 for the next, ...:
+ *                   workers started together stagger their --max-requests replacement by it
  */
-record WorkerIdentity(int age, int sharedBind, List<Integer> ports) {
+record WorkerIdentity(int age, int sharedBind, List<Integer> ports, int batchIndex) {
     /** Internal: a user who sets it starts a worker without a master, which refuses to run. */
     static final String ENV = "_JWSGI_WORKER";
     /** The listener shared by all workers: standard input, where {@link System#inheritedChannel()} looks. */
@@ -29,7 +31,7 @@ record WorkerIdentity(int age, int sharedBind, List<Integer> ports) {
     String encode() {
         StringBuilder p = new StringBuilder();
         for (int port : ports) p.append(p.isEmpty() ? "" : ",").append(port);
-        return "age=" + age + ";shared=" + sharedBind + ";ports=" + p;
+        return "age=" + age + ";shared=" + sharedBind + ";ports=" + p + ";batch=" + batchIndex;
     }
 
     /**
@@ -43,20 +45,22 @@ record WorkerIdentity(int age, int sharedBind, List<Integer> ports) {
         try {
             int age = -1;
             int shared = -1;
+            int batch = 0;
             List<Integer> ports = new ArrayList<>();
             for (String part : value.split(";")) {
                 String[] kv = part.split("=", 2);
                 switch (kv[0]) {
                     case "age" -> age = Integer.parseInt(kv[1]);
                     case "shared" -> shared = Integer.parseInt(kv[1]);
+                    case "batch" -> batch = Integer.parseInt(kv[1]);
                     case "ports" -> {
                         for (String p : kv[1].split(",")) if (!p.isEmpty()) ports.add(Integer.parseInt(p));
                     }
                     default -> throw new IllegalArgumentException(part);
                 }
             }
-            if (age < 1 || shared < 0 || shared >= ports.size()) throw new IllegalArgumentException(value);
-            return Optional.of(new WorkerIdentity(age, shared, List.copyOf(ports)));
+            if (age < 1 || shared < 0 || shared >= ports.size() || batch < 0) throw new IllegalArgumentException(value);
+            return Optional.of(new WorkerIdentity(age, shared, List.copyOf(ports), batch));
         } catch (RuntimeException e) {
             throw new IllegalArgumentException(ENV + "=" + value + " is not a jwsgi worker identity; it is set by jwsgi's master "
                     + "for the worker processes it starts, so unset it", e);

@@ -12,6 +12,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.MatchResult;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -243,29 +244,55 @@ class WorkersTest {
     /**
      * A worker that reaches --max-requests young is replaced only once it has run
      * --min-worker-lifetime: a replacement is a JVM to start and warm, so at a high request
-     * rate gunicorn's own setting (1000) would otherwise keep every worker cold.
+     * rate gunicorn's own setting (1000) would otherwise keep every worker cold. Workers started
+     * together are replaced at different times (the second of two waits half the floor more).
      */
     @Test
     void maxRequestsWaitForTheMinimumWorkerLifetime() throws Exception {
-        try (ServerProcess s = ServerProcess.start("lifecycle", "-w", "1", "--max-requests", "5", "--min-worker-lifetime", "8",
+        try (ServerProcess s = ServerProcess.start("lifecycle", "-w", "2", "--max-requests", "5", "--min-worker-lifetime", "8",
                 "--graceful-timeout", "2")) {
-            long first = s.awaitWorkers(1, List.of(), REPLACED).getFirst();
-            for (int i = 0; i < 5; i++) assertEquals(first, Http.getJson(s.url() + "/pid").get("pid").asLong());
-            long limitReached = System.nanoTime();
-            assertTrue(s.awaitOutput("Served --max-requests (5 requests) in ", Duration.ofSeconds(10)), s.output());
-            Matcher told = Pattern.compile(
-                    "once it has run --min-worker-lifetime \\(8 s\\), in ([0-9.]+) s").matcher(s.output());
-            assertTrue(told.find(), s.output());
-            double wait = Double.parseDouble(told.group(1));
+            List<Long> first = s.awaitWorkers(2, List.of(), REPLACED);
+            Pattern served = Pattern.compile("\\[(\\d+)\\] \\[INFO\\] Served --max-requests \\(5 requests\\) in [0-9.]+ s; "
+                    + "this worker is replaced once it has run ([0-9.]+) s \\((.*?)\\), in ([0-9.]+) s");
+            Map<Long, MatchResult> told = new HashMap<>();
+            Map<Long, Long> seenAt = new HashMap<>();
+            try (LoadLoop load = LoadLoop.start(s, "/pid", 4)) {
+                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                while (told.size() < 2 && System.nanoTime() < deadline) {
+                    Matcher m = served.matcher(s.output());
+                    while (m.find()) {
+                        long pid = Long.parseLong(m.group(1));
+                        if (told.putIfAbsent(pid, m.toMatchResult()) == null) seenAt.put(pid, System.nanoTime());
+                    }
+                    Thread.sleep(20);
+                }
+            }
+            assertEquals(Set.copyOf(first), told.keySet(), "both workers reached --max-requests under load:\n" + s.output());
+            long early = first.stream().filter(pid -> floor(told.get(pid)).equals("8.0")).findFirst().orElseThrow(
+                    () -> new AssertionError("one worker waits 8 s:\n" + s.output()));
+            long late = first.stream().filter(pid -> pid != early).findFirst().orElseThrow();
+            assertEquals("12.0", floor(told.get(late)), s.output());
+            assertTrue(s.output().contains("(--min-worker-lifetime 8 s + 4.0 s as worker 2 of 2 started together)"), s.output());
+            double wait = Double.parseDouble(told.get(early).group(4));
             assertTrue(wait > 0 && wait < 8, "the wait is what remains of the 8 s: " + s.output());
-            List<Long> next = s.awaitWorkers(1, List.of(first), REPLACED);
-            double replacedAfter = (System.nanoTime() - limitReached) / 1e9;
+            long deadline = System.nanoTime() + REPLACED.toNanos();
+            while (s.workerPids().contains(early)) {
+                assertTrue(System.nanoTime() < deadline, "the first worker was replaced:\n" + s.output());
+                Thread.sleep(50);
+            }
+            double replacedAfter = (System.nanoTime() - seenAt.get(early)) / 1e9;
             assertTrue(replacedAfter >= wait - 0.5, "replaced after " + replacedAfter + " s, not before its lifetime was up (in "
                     + wait + " s):\n" + s.output());
-            assertTrue(s.output().contains("it has served --max-requests (5 requests) and run --min-worker-lifetime (8 s)"), s.output());
-            assertNotEquals(first, next.getFirst());
+            assertTrue(s.workerPids().contains(late), "the other worker, started with it, is replaced later:\n" + s.output());
+            assertTrue(s.output().contains("it has served --max-requests (5 requests) and run 8.0 s (--min-worker-lifetime 8 s)"),
+                    s.output());
+            s.awaitWorkers(2, first, REPLACED);
             assertEquals(200, Http.get(s.url() + "/pid").statusCode());
         }
+    }
+
+    private static String floor(MatchResult served) {
+        return served.group(2);
     }
 
     static int count(String text, String part) {
