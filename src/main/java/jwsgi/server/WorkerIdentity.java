@@ -8,9 +8,9 @@ import java.util.Optional;
 /**
  * What the master tells a worker process it spawns, through one environment variable: the
  * worker's age (gunicorn's {@code worker.age}: 1 for the first worker, counting up), which
- * {@code --bind} is the listener it inherits as standard input, and the actual port of every
- * bind (a bind to port 0 got its port in the master), and its place among the workers started
- * at the same moment. Descriptor 3 is the pipe to the master, 4 the table of the workers' connections.
+ * {@code --bind} is the listener it inherits as standard input, the actual port of every bind
+ * (a bind to port 0 got its port in the master), and its place among the workers started at
+ * the same moment. Descriptor 3 is the pipe to the master, 4 the table of the workers' connections.
  *
  * @param age        the worker's number
  * @param sharedBind the index of the bind whose listener is the worker's standard input
@@ -45,7 +45,7 @@ record WorkerIdentity(int age, int sharedBind, List<Integer> ports, int batchInd
         try {
             int age = -1;
             int shared = -1;
-            int batch = 0;
+            int batch = -1;
             List<Integer> ports = new ArrayList<>();
             for (String part : value.split(";")) {
                 String[] kv = part.split("=", 2);
