@@ -43,6 +43,26 @@ class LifecycleTest {
         }
     }
 
+    /**
+     * An idle kept-alive connection (a load balancer's pool keeps them for a minute) does not hold
+     * a graceful stop up: once no connection has closed for a moment, the idle ones are closed.
+     */
+    @Test
+    void termDoesNotWaitForIdleKeptAliveConnections() throws Exception {
+        try (ServerProcess server = ServerProcess.start("corpus", "--keep-alive", "75", "--graceful-timeout", "30");
+             RawHttp idle = RawHttp.to(server)) {
+            RawHttp.Response r = idle.send("GET /events HTTP/1.1\r\nHost: h\r\n\r\n").read();
+            assertEquals(200, r.status());
+            assertEquals(null, r.header("Connection"), "the connection is kept alive");
+            long start = System.nanoTime();
+            server.signal("TERM");
+            assertEquals(0, server.waitFor(Duration.ofSeconds(40)), server.output());
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+            assertTrue(took.compareTo(Duration.ofSeconds(5)) < 0, "neither --keep-alive nor the graceful timeout: " + took);
+            assertTrue(idle.isClosedByPeer(), "the idle connection was closed");
+        }
+    }
+
     /** gunicorn's SIGINT: a quick stop that does not wait for in-flight requests. */
     @Test
     void intStopsAtOnceWithoutWaitingForTheInFlightRequest() throws Exception {
