@@ -26,9 +26,10 @@ final class MaxRequestsRetirement implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(MaxRequestsRetirement.class);
 
     private final long limit;
-    private final Duration minLifetime;
-    private final Duration stagger;
-    private final String staggerReason;
+    /** How long this worker runs at least: --min-worker-lifetime, plus its stagger. */
+    private final Duration floor;
+    /** What the floor is made of, for the log. */
+    private final String why;
     private final long startedNanos;
     private final Consumer<String> retire;
 
@@ -41,10 +42,12 @@ final class MaxRequestsRetirement implements Runnable {
      * @param retire       asks the master for a replacement, given the reason
      */
     MaxRequestsRetirement(long limit, Duration minLifetime, int batchIndex, int workers, long startedNanos, Consumer<String> retire) {
+        Duration stagger = minLifetime.multipliedBy(batchIndex).dividedBy(Math.max(1, workers));
         this.limit = limit;
-        this.minLifetime = minLifetime;
-        this.stagger = minLifetime.multipliedBy(batchIndex).dividedBy(Math.max(1, workers));
-        this.staggerReason = "worker " + (batchIndex + 1) + " of " + workers + " started together";
+        this.floor = minLifetime.plus(stagger);
+        this.why = "--min-worker-lifetime " + minLifetime.toSeconds() + " s"
+                + (stagger.isZero() ? "" : " + " + seconds(stagger) + " s as worker " + (batchIndex + 1) + " of " + workers
+                + " started together");
         this.startedNanos = startedNanos;
         this.retire = retire;
     }
@@ -52,15 +55,12 @@ final class MaxRequestsRetirement implements Runnable {
     @Override
     public void run() {
         Duration age = Duration.ofNanos(System.nanoTime() - startedNanos);
-        Duration floor = minLifetime.plus(stagger);
         Duration wait = floor.minus(age);
         String reason = "it has served --max-requests (" + limit + " requests)";
         if (!wait.isPositive()) {
             retire.accept(reason);
             return;
         }
-        String why = "--min-worker-lifetime " + minLifetime.toSeconds() + " s"
-                + (stagger.isZero() ? "" : " + " + seconds(stagger) + " s as " + staggerReason);
         LOG.info("Served --max-requests ({} requests) in {} s; this worker is replaced once it has run {} s ({}), in {} s",
                 limit, seconds(age), seconds(floor), why, seconds(wait));
         Thread.ofPlatform().daemon(true).name("max-requests").start(() -> {
