@@ -128,10 +128,11 @@ public final class HttpServer {
         QueuedThreadPool threads = new HttpThreadPool(200, 8, 60_000, pool.threadFactory());
         threads.setName("http");
         server = new Server(threads, null, new DelayedReuseBufferPool());
-        // Inline mode runs the app on the thread that parsed the request: with one selector, every
-        // request starts and completes on that thread. With two, half would complete on the other
-        // selector's thread, and Jetty would hand their connections to its pool (a wake-up each).
-        int selectors = pool.mode() == WorkerPool.Mode.INLINE ? 1 : Math.max(1, Runtime.getRuntime().availableProcessors());
+        // Inline mode runs the app on the thread that parsed the request: with one selector per
+        // interpreter, every request starts and completes on that thread. With more, some would be
+        // queued and complete on another selector's thread, and Jetty would hand their connections
+        // to its pool (a wake-up each).
+        int selectors = pool.mode() == WorkerPool.Mode.INLINE ? pool.inlineParallelism() : Math.max(1, Runtime.getRuntime().availableProcessors());
         for (int i = 0; i < options.binds().size(); i++) {
             Bind bind = options.binds().get(i);
             boolean shared = i == options.sharedBind();

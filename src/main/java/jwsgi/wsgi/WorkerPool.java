@@ -29,14 +29,18 @@ import jwsgi.python.PythonThread;
  * and whichever thread holds the single permit drains the queue before letting go. No thread
  * ever waits for, or wakes, another: with a GIL, one thread running a request from socket to
  * socket is the fastest a process can go (the design of uWSGI and bjoern), and more cores come
- * from more workers. The cost: while the app runs, the HTTP thread running it does no I/O for
- * its other connections, as with gunicorn's sync worker. That thread must never wait for the
+ * from more workers. With sub-interpreters, each has its own GIL and its own permit: an HTTP
+ * thread runs a request in whichever interpreter is free (the one it used last, if it is), with
+ * a thread state of its own in each, so N interpreters serve N HTTP threads' requests at once
+ * with no hand-off either. The cost: while the app runs, the HTTP thread running it does no I/O
+ * for its other connections, as with gunicorn's sync worker. That thread must never wait for the
  * network, since it is the one that would do the I/O: a request whose body is streamed while the
  * app reads it runs on a separate thread (which waits for the permit), and a response a client
  * reads slowly spills to disk rather than making the thread wait.
  *
- * <p>With more threads ({@link Mode#THREADS}), dedicated Python threads take requests from a
- * queue, so apps that wait (on a database, another service) never hold up the HTTP threads.
+ * <p>With more threads ({@link Mode#THREADS}), dedicated Python threads (per interpreter, with
+ * sub-interpreters) take requests from a queue, so apps that wait (on a database, another
+ * service) never hold up the HTTP threads.
  *
  * <p>Threads: {@link #submit} from any platform thread; HTTP threads must come from
  * {@link #threadFactory} so their thread states are released when they end.
@@ -48,17 +52,19 @@ public final class WorkerPool {
     private final PythonRuntime runtime;
     private final int count;
     private final Mode mode;
+    private final int interpreters;
     private final RunnerOptions runnerOptions;
     /** Every runner with its thread state, for the watchdog. */
     private final List<RequestRunner> runnersAlive = new CopyOnWriteArrayList<>();
     /** Set once by {@link #start}, before any request can arrive. */
     private volatile WsgiApplication app;
-    private final ThreadLocal<RequestRunner> runners = new ThreadLocal<>();
+    /** The interpreters INLINE mode runs requests in; set once, before any request can arrive. */
+    private volatile Slot[] slots;
+    private final ThreadLocal<ThreadRunners> runners = new ThreadLocal<>();
     private final Queue<Exchange> inlineQueue = new ConcurrentLinkedQueue<>();
-    private final Semaphore inlinePermit = new Semaphore(1);
     /**
      * The thread that may block on the network: INLINE mode runs streamed-body requests there. One
-     * is enough, as they run one at a time under the permit; more would only wait for it, each
+     * is enough, as they run one at a time under a permit; more would only wait for it, each
      * with its own thread state, and a burst of such requests would make a thread each.
      */
     private final ExecutorService blockingThreads;
@@ -82,14 +88,16 @@ public final class WorkerPool {
                       RequestCounter counter, int interpreters) {
         this.runtime = runtime;
         this.count = count;
+        this.interpreters = interpreters;
         this.runnerOptions = new RunnerOptions(hooks, List.copyOf(loggedEnvironKeys), timed, counter);
-        this.mode = count == 1 && interpreters == 0 ? Mode.INLINE : Mode.THREADS;
+        this.mode = count == 1 ? Mode.INLINE : Mode.THREADS;
         this.blockingThreads = mode == Mode.INLINE ? Executors.newSingleThreadExecutor(pythonThreads("py-blocking-", true)) : null;
     }
 
     /** Runs {@code app} from now on; with more than one thread, starts them and waits until each has its thread state. */
     public void start(WsgiApplication app) {
         this.app = app;
+        this.slots = new Slot[] {new Slot(0, app)};
         if (mode == Mode.THREADS) {
             CountDownLatch ready = new CountDownLatch(count);
             ThreadFactory workers = pythonThreads("py-worker-", true);
@@ -108,15 +116,17 @@ public final class WorkerPool {
 
     /**
      * Creates {@code interpreters} sub-interpreters with their own GIL, each importing the app
-     * itself on its first thread, and starts {@code count} threads in each, which take requests
-     * from one queue: the pool runs up to {@code interpreters} requests in parallel on as many
-     * cores. Waits until every thread is ready.
+     * itself on a thread of its own: the pool runs up to {@code interpreters} requests in parallel
+     * on as many cores. With one thread per interpreter, requests run inline (on the HTTP
+     * threads) in whichever interpreter is free; with more, each interpreter starts {@code count}
+     * threads, which take requests from one queue. Waits until every thread is ready.
      *
      * @return the app as the first interpreter imported it
      * @throws AppLoadException when the app cannot be imported in a sub-interpreter (an extension
      *         module that refuses them, a failing import)
      */
     public WsgiApplication startInterpreters(int interpreters, WsgiApplication.Spec spec, WsgiApplication.Facts facts) {
+        boolean inline = mode == Mode.INLINE;
         CountDownLatch ready = new CountDownLatch(interpreters * count);
         List<CompletableFuture<WsgiApplication>> loaded = new ArrayList<>();
         for (int i = 1; i <= interpreters; i++) {
@@ -126,15 +136,16 @@ public final class WorkerPool {
                 boolean first = j == 1;
                 Thread t = PythonRuntime.newThread("py-interp-" + i + "-" + j, () -> {
                     RequestRunner runner = first ? createInterpreter(app, spec, facts) : joinInterpreter(app);
-                    if (runner == null) {
+                    if (runner == null || inline) {
+                        // Inline, the HTTP threads run the requests: this thread only imported the app.
+                        if (runner != null) retire(runner);
                         ready.countDown();
                         return;
                     }
                     try {
                         serve(ready, runner);
                     } finally {
-                        runnersAlive.remove(runner);
-                        runner.close();
+                        retire(runner);
                     }
                 });
                 threads.add(t);
@@ -154,7 +165,16 @@ public final class WorkerPool {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        return loaded.get(0).join();
+        Slot[] all = new Slot[interpreters];
+        for (int i = 0; i < interpreters; i++) all[i] = new Slot(i, loaded.get(i).join());
+        this.app = all[0].app();
+        this.slots = all;
+        return all[0].app();
+    }
+
+    private void retire(RequestRunner runner) {
+        runnersAlive.remove(runner);
+        runner.close();
     }
 
     /** On an interpreter's first thread: the interpreter, its app, and this thread's runner; null when it failed. */
@@ -197,43 +217,86 @@ public final class WorkerPool {
         return mode;
     }
 
-    /** Queues a request, or runs it on the calling thread when it may. Never blocks to wait for another request. */
-    public void submit(Exchange exchange) {
-        backlog.incrementAndGet();
-        if (mode == Mode.THREADS) {
-            threadQueue.add(exchange);
-        } else if (exchange.body() instanceof Exchange.Body.Streamed streamed && streamed.waitsForClient()) {
-            blockingThreads.execute(() -> {
-                inlinePermit.acquireUninterruptibly();
-                try {
-                    backlog.decrementAndGet();
-                    run(runner(true), exchange);
-                    drainHoldingPermit();
-                } finally {
-                    inlinePermit.release();
-                }
-                drain();
-            });
-        } else {
-            inlineQueue.add(exchange);
-            drain();
-        }
+    /**
+     * How many requests run at once on the HTTP threads in INLINE mode: one per interpreter. The
+     * HTTP layer gives each its own selector thread, so each runs its connections' requests itself.
+     */
+    public int inlineParallelism() {
+        return Math.max(1, interpreters);
     }
 
-    /** Runs queued requests on this thread while it can take the permit. */
-    private void drain() {
-        // Re-check after letting go of the permit: a request queued just before would be stranded.
-        while (!inlineQueue.isEmpty() && inlinePermit.tryAcquire()) {
-            try {
-                drainHoldingPermit();
-            } finally {
-                inlinePermit.release();
+    /** Queues a request, or runs it on the calling thread when it may. Never blocks to wait for another request. */
+    public void submit(Exchange exchange) {
+        if (mode == Mode.THREADS) {
+            backlog.incrementAndGet();
+            threadQueue.add(exchange);
+        } else if (exchange.body() instanceof Exchange.Body.Streamed streamed && streamed.waitsForClient()) {
+            backlog.incrementAndGet();
+            blockingThreads.execute(() -> {
+                ThreadRunners mine = threadRunners();
+                Slot slot = takeFreeSlot(mine);
+                if (slot == null) {
+                    slot = slots[0];
+                    slot.permit().acquireUninterruptibly();
+                }
+                backlog.decrementAndGet();
+                runHolding(mine, slot, exchange);
+            });
+        } else {
+            ThreadRunners mine = threadRunners();
+            // Nothing waits and an interpreter is free: run it now, without the queue.
+            Slot slot = inlineQueue.isEmpty() ? takeFreeSlot(mine) : null;
+            if (slot != null) {
+                runHolding(mine, slot, exchange);
+            } else {
+                backlog.incrementAndGet();
+                inlineQueue.add(exchange);
+                drain();
             }
         }
     }
 
-    private void drainHoldingPermit() {
-        RequestRunner runner = runner(false);
+    /** Runs {@code first}, then the queued requests, with {@code slot}'s permit held; lets it go and drains again. */
+    private void runHolding(ThreadRunners mine, Slot slot, Exchange first) {
+        try {
+            run(runner(mine, slot), first);
+            drainHoldingPermit(mine, slot);
+        } finally {
+            slot.permit().release();
+        }
+        drain();
+    }
+
+    /** Runs queued requests on this thread while it can take a permit. */
+    private void drain() {
+        ThreadRunners mine = threadRunners();
+        Slot slot;
+        // Re-check after letting go of the permit: a request queued just before would be stranded.
+        while (!inlineQueue.isEmpty() && (slot = takeFreeSlot(mine)) != null) {
+            try {
+                drainHoldingPermit(mine, slot);
+            } finally {
+                slot.permit().release();
+            }
+        }
+    }
+
+    /** The permit of an interpreter no thread is running a request in, taken; null when all are busy. */
+    private Slot takeFreeSlot(ThreadRunners mine) {
+        Slot[] all = slots;
+        for (int i = 0; i < all.length; i++) {
+            // The one this thread used last first: its caches hold that interpreter's objects.
+            Slot slot = all[(mine.lastSlot + i) % all.length];
+            if (slot.permit().tryAcquire()) {
+                mine.lastSlot = slot.index();
+                return slot;
+            }
+        }
+        return null;
+    }
+
+    private void drainHoldingPermit(ThreadRunners mine, Slot slot) {
+        RequestRunner runner = runner(mine, slot);
         Exchange next;
         while ((next = inlineQueue.poll()) != null) {
             backlog.decrementAndGet();
@@ -249,28 +312,34 @@ public final class WorkerPool {
         }
     }
 
-    /**
-     * The calling thread's runner, made on first use; null once the runtime is shutting down.
-     *
-     * @param mayWait whether this thread may block on the network (only threads made for
-     *                that; the flag of the first call on a thread sticks)
-     */
-    private RequestRunner runner(boolean mayWait) {
-        RequestRunner runner = runners.get();
+    /** The calling thread's runners; an HTTP thread's are made on its first request. */
+    private ThreadRunners threadRunners() {
+        ThreadRunners mine = runners.get();
+        if (mine == null) {
+            mine = new ThreadRunners(slots.length, false);
+            runners.set(mine);
+        }
+        return mine;
+    }
+
+    /** The calling thread's runner in {@code slot}'s interpreter, made on first use; null once the runtime is shutting down. */
+    private RequestRunner runner(ThreadRunners mine, Slot slot) {
+        RequestRunner runner = mine.bySlot[slot.index()];
         if (runner == null) {
+            WsgiApplication in = slot.app();
             try {
-                runner = new RequestRunner(runtime, runtime.attach(app.interpreter()), app, mayWait, runnerOptions);
+                runner = new RequestRunner(runtime, runtime.attach(in.interpreter()), in, mine.mayWait, runnerOptions);
             } catch (PythonShutdownException e) {
                 return null;
             }
-            runners.set(runner);
+            mine.bySlot[slot.index()] = runner;
             runnersAlive.add(runner);
         }
         return runner;
     }
 
     private void serve(CountDownLatch ready) {
-        serve(ready, runner(true));
+        serve(ready, runner(threadRunners(), slots[0]));
     }
 
     private void serve(CountDownLatch ready, RequestRunner runner) {
@@ -308,15 +377,17 @@ public final class WorkerPool {
     private ThreadFactory pythonThreads(String prefix, boolean mayWait) {
         AtomicInteger n = new AtomicInteger();
         return body -> PythonRuntime.newThread(prefix + n.incrementAndGet(), () -> {
-            if (mayWait) runner(true);
+            // These threads start once the app is loaded (the pool's threads, the blocking one on first use).
+            if (mayWait) runners.set(new ThreadRunners(slots.length, true));
             try {
                 body.run();
             } finally {
-                RequestRunner runner = runners.get();
-                if (runner != null) {
+                ThreadRunners mine = runners.get();
+                if (mine != null) {
                     runners.remove();
-                    runnersAlive.remove(runner);
-                    runner.close();
+                    for (RequestRunner runner : mine.bySlot) {
+                        if (runner != null) retire(runner);
+                    }
                 }
             }
         });
@@ -339,6 +410,28 @@ public final class WorkerPool {
                 Thread.currentThread().interrupt();
                 return;
             }
+        }
+    }
+
+    /** An interpreter INLINE mode runs requests in, and the permit of the one thread running a request there. */
+    private record Slot(int index, WsgiApplication app, Semaphore permit) {
+        Slot(int index, WsgiApplication app) {
+            this(index, app, new Semaphore(1));
+        }
+    }
+
+    /**
+     * What one thread keeps: its runner in each interpreter, made on first use, whether the thread
+     * may block on the network (only threads made for that), and the interpreter it ran in last.
+     */
+    private static final class ThreadRunners {
+        final RequestRunner[] bySlot;
+        final boolean mayWait;
+        int lastSlot;
+
+        ThreadRunners(int interpreters, boolean mayWait) {
+            this.bySlot = new RequestRunner[interpreters];
+            this.mayWait = mayWait;
         }
     }
 }

@@ -12,20 +12,26 @@ import java.util.stream.Collectors;
 import jwsgi.testing.Http;
 import jwsgi.testing.LoadLoop;
 import jwsgi.testing.Pythons;
+import jwsgi.testing.RawHttp;
 import jwsgi.testing.ServerProcess;
+
+import com.fasterxml.jackson.databind.JsonNode;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * {@code -k interpreter}: sub-interpreters with their own GIL in one worker process (Python
  * 3.13+). Each imports the app itself (Debian's pure-Python Flask, put on 3.13's path by
- * symlinks); an app whose extension module refuses sub-interpreters is refused at start with
- * a message naming it; older Pythons are refused.
+ * symlinks); an HTTP thread runs each request in whichever interpreter is free, with a thread
+ * state of its own in each (C code calling back into Python finds the right one); an app whose
+ * extension module refuses sub-interpreters is refused at start with a message naming it; older
+ * Pythons are refused.
  */
 class InterpreterWorkersTest {
     private static final Path PY313 = Path.of(System.getProperty("user.home"), ".pyenv", "versions", "3.13.0", "bin", "python3");
@@ -69,6 +75,57 @@ class InterpreterWorkersTest {
                 assertTrue(r.body().contains("<h1>Hello, interpreters!</h1>"), r.body());
             }
         }
+    }
+
+    @Test
+    void anHttpThreadRunsRequestsInWhicheverInterpreterIsFreeWithItsOwnThreadStateInEach(@TempDir Path dir) throws Exception {
+        assumeTrue(Files.isExecutable(PY313), "needs pyenv's Python 3.13.0");
+        // qsort calls back into Python from C: ctypes takes the GIL there with PyGILState_Ensure,
+        // which must find the thread state of the interpreter this thread is running, not its first.
+        Files.writeString(dir.resolve("callbacks.py"), """
+                import ctypes, ctypes.util, json, threading, time
+                import _interpreters
+
+                LIBC = ctypes.CDLL(ctypes.util.find_library("c"))
+                COMPARE = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int))
+                compare = COMPARE(lambda a, b: a[0] - b[0])
+
+                def application(environ, start_response):
+                    values = (ctypes.c_int * 5)(5, 3, 4, 1, 2)
+                    LIBC.qsort(values, len(values), ctypes.sizeof(ctypes.c_int), compare)
+                    time.sleep(float(environ["QUERY_STRING"] or 0))
+                    body = json.dumps({"sorted": list(values), "interpreter": str(_interpreters.get_current()),
+                                       "thread": threading.get_native_id()}).encode()
+                    start_response("200 OK", [("Content-Type", "application/json")])
+                    return [body]
+                """);
+        try (ServerProcess s = ServerProcess.startRaw(List.of("--python", PY313.toString(), "--chdir", dir.toString(), "-b", "127.0.0.1:0",
+                "-k", "interpreter", "-w", "2", "callbacks"), Map.of());
+             RawHttp first = RawHttp.to(s);
+             RawHttp second = RawHttp.to(s)) {
+            // Two connections in a row go to the two selector threads, each of which runs its own
+            // connections' requests. Every thread tries the interpreter it ran in last first (at the
+            // start, the first one): second's thread runs this one there,
+            JsonNode before = get(second, "");
+            // first's thread then holds that interpreter for a while,
+            first.send("GET /?0.5 HTTP/1.1\r\nHost: t\r\n\r\n");
+            Thread.sleep(150);
+            // so second's thread runs this one in the other.
+            JsonNode during = get(second, "");
+            JsonNode slow = Http.json(first.read(false).text());
+            for (JsonNode r : List.of(before, during, slow)) assertEquals("[1,2,3,4,5]", r.get("sorted").toString(), r.toString());
+            assertEquals(before.get("thread"), during.get("thread"), "one thread ran both: " + before + " " + during);
+            assertNotEquals(before.get("interpreter"), during.get("interpreter"), "in two interpreters: " + before + " " + during);
+            assertNotEquals(slow.get("thread"), during.get("thread"), "the slow request ran on the other thread meanwhile: " + slow);
+            assertEquals(before.get("interpreter"), slow.get("interpreter"), slow.toString());
+            assertTrue(s.output().contains("Using worker: interpreter (1 process x 2 sub-interpreters x 1 Python thread)"), s.output());
+        }
+    }
+
+    private static JsonNode get(RawHttp connection, String query) throws IOException {
+        RawHttp.Response r = connection.send("GET /?" + query + " HTTP/1.1\r\nHost: t\r\n\r\n").read(false);
+        assertEquals(200, r.status(), r.text());
+        return Http.json(r.text());
     }
 
     @Test
