@@ -189,7 +189,7 @@ public final class Worker {
             }
         }
         WorkerPool pool = new WorkerPool(runtime, settings().worker().threads(), hooks.requestHooks(), environKeys,
-                !timeout.isZero(), counter, interpreters ? settings().worker().workers() : 0);
+                !timeout.isZero(), counter, interpreters ? settings().worker().workers() : 0, settings().listener().http2());
         BalancedAccept balance = balance((int) pid);
         HttpServer http = new HttpServer(new HttpServer.Options(binds(), settings().worker().keepAlive(), IO_TIMEOUT,
                 settings().worker().gracefulTimeout(), settings().limits(), settings().socket().backlog(), identity.sharedBind(),

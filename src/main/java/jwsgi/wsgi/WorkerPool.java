@@ -83,14 +83,18 @@ public final class WorkerPool {
      * @param counter           counts answered requests for {@code --max-requests}, or null
      * @param interpreters      sub-interpreters to run requests in, each with {@code count} threads
      *                          (see {@link #startInterpreters}); 0 for the main interpreter
+     * @param multiplexed       whether a connection may carry several requests at once (HTTP/2):
+     *                          Jetty runs a connection's streams one after the other on the thread
+     *                          that reads it, so with several sub-interpreters each gets threads
+     *                          of its own, or one connection's streams would never run in parallel
      */
     public WorkerPool(PythonRuntime runtime, int count, RequestHooks hooks, List<String> loggedEnvironKeys, boolean timed,
-                      RequestCounter counter, int interpreters) {
+                      RequestCounter counter, int interpreters, boolean multiplexed) {
         this.runtime = runtime;
         this.count = count;
         this.interpreters = interpreters;
         this.runnerOptions = new RunnerOptions(hooks, List.copyOf(loggedEnvironKeys), timed, counter);
-        this.mode = count == 1 ? Mode.INLINE : Mode.THREADS;
+        this.mode = count == 1 && (interpreters <= 1 || !multiplexed) ? Mode.INLINE : Mode.THREADS;
         this.blockingThreads = mode == Mode.INLINE ? Executors.newSingleThreadExecutor(pythonThreads("py-blocking-", true)) : null;
     }
 
@@ -117,9 +121,9 @@ public final class WorkerPool {
     /**
      * Creates {@code interpreters} sub-interpreters with their own GIL, each importing the app
      * itself on a thread of its own: the pool runs up to {@code interpreters} requests in parallel
-     * on as many cores. With one thread per interpreter, requests run inline (on the HTTP
-     * threads) in whichever interpreter is free; with more, each interpreter starts {@code count}
-     * threads, which take requests from one queue. Waits until every thread is ready.
+     * on as many cores. In {@link Mode#INLINE} mode, requests run on the HTTP threads in whichever
+     * interpreter is free; otherwise each interpreter starts {@code count} threads, which take
+     * requests from one queue. Waits until every thread is ready.
      *
      * @return the app as the first interpreter imported it
      * @throws AppLoadException when the app cannot be imported in a sub-interpreter (an extension

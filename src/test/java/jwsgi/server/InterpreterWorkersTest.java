@@ -1,14 +1,23 @@
 package jwsgi.server;
 
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
+import jwsgi.testing.Certificates;
 import jwsgi.testing.Http;
 import jwsgi.testing.LoadLoop;
 import jwsgi.testing.Pythons;
@@ -38,7 +47,7 @@ class InterpreterWorkersTest {
     private static final List<String> FLASK = List.of("flask", "jinja2", "werkzeug", "markupsafe", "itsdangerous", "click", "blinker");
 
     private static List<String> args(Path python, String... more) {
-        List<String> all = new java.util.ArrayList<>(List.of("--python", python.toString(), "--chdir", ServerProcess.APPS.toString(),
+        List<String> all = new ArrayList<>(List.of("--python", python.toString(), "--chdir", ServerProcess.APPS.toString(),
                 "-b", "127.0.0.1:0", "-k", "interpreter"));
         all.addAll(List.of(more));
         return all;
@@ -119,6 +128,32 @@ class InterpreterWorkersTest {
             assertNotEquals(slow.get("thread"), during.get("thread"), "the slow request ran on the other thread meanwhile: " + slow);
             assertEquals(before.get("interpreter"), slow.get("interpreter"), slow.toString());
             assertTrue(s.output().contains("Using worker: interpreter (1 process x 2 sub-interpreters x 1 Python thread)"), s.output());
+        }
+    }
+
+    @Test
+    void http2StreamsOfOneConnectionRunInBothInterpreters(@TempDir Path dir) throws Exception {
+        assumeTrue(Files.isExecutable(PY313), "needs pyenv's Python 3.13.0");
+        // Jetty runs an HTTP/2 connection's streams one after the other on the thread reading it:
+        // run inline, they would all wait for one interpreter.
+        Certificates.Pair cert = Certificates.selfSigned(dir, "localhost");
+        try (ServerProcess s = ServerProcess.startRaw(args(PY313, "-w", "2", "--http-protocols", "h2,h1",
+                "--certfile", cert.cert().toString(), "--keyfile", cert.key().toString(), "lifecycle"), Map.of());
+             HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2)
+                     .sslContext(Certificates.trusting(cert.cert())).build()) {
+            URI slow = URI.create("https://localhost:" + s.port() + "/sleep?s=0.3");
+            // One request first, so the others share its connection.
+            assertEquals(HttpClient.Version.HTTP_2, client.send(HttpRequest.newBuilder(slow).build(), HttpResponse.BodyHandlers.ofString()).version());
+            List<CompletableFuture<HttpResponse<String>>> sent = new ArrayList<>();
+            for (int i = 0; i < 8; i++) sent.add(client.sendAsync(HttpRequest.newBuilder(slow).build(), HttpResponse.BodyHandlers.ofString()));
+            Set<String> interpreters = new HashSet<>();
+            for (CompletableFuture<HttpResponse<String>> f : sent) {
+                HttpResponse<String> r = f.get(30, TimeUnit.SECONDS);
+                assertEquals(200, r.statusCode(), r.body());
+                assertEquals(HttpClient.Version.HTTP_2, r.version());
+                interpreters.add(Http.json(r.body()).get("interpreter").asText());
+            }
+            assertEquals(2, interpreters.size(), "both interpreters ran the streams: " + interpreters + "\n" + s.output());
         }
     }
 
