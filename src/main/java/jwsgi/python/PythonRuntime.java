@@ -272,13 +272,13 @@ public final class PythonRuntime {
     }
 
     /**
-     * Deletes the calling thread's state (unless finalisation already did). A sub-interpreter's
-     * thread states are left as they are: sub-interpreters live until the process exits (see
-     * {@link #shutdown}).
+     * Deletes the calling thread's state (unless finalisation already did), in the main
+     * interpreter or a sub-interpreter alike: an HTTP thread that ran requests in several
+     * interpreters and ends (Jetty retires idle pool threads) must not leave a state in each.
      */
     public void detach(PythonThread thread) {
         threads.remove(thread);
-        if (!subInterpreters.contains(thread.interpreter())) thread.close();
+        thread.close();
     }
 
     /**
