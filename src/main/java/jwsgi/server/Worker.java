@@ -392,7 +392,7 @@ public final class Worker {
     /** Creates the sub-interpreters, each importing the app; one of the apps, or null after saying why it cannot load. */
     private WsgiApplication startInterpreters(WorkerPool pool) {
         try {
-            return pool.startInterpreters(settings().worker().workers(), spec(), facts());
+            return pool.startInterpreters(spec(), facts());
         } catch (AppLoadException e) {
             logLoadFailure(appSpec(), e);
             return null;

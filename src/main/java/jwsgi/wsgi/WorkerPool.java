@@ -119,9 +119,9 @@ public final class WorkerPool {
     }
 
     /**
-     * Creates {@code interpreters} sub-interpreters with their own GIL, each importing the app
-     * itself on a thread of its own: the pool runs up to {@code interpreters} requests in parallel
-     * on as many cores. In {@link Mode#INLINE} mode, requests run on the HTTP threads in whichever
+     * Creates the sub-interpreters the constructor was given, each with its own GIL and importing
+     * the app itself on a thread of its own: the pool runs that many requests in parallel on as
+     * many cores. In {@link Mode#INLINE} mode, requests run on the HTTP threads in whichever
      * interpreter is free; otherwise each interpreter starts {@code count} threads, which take
      * requests from one queue. Waits until every thread is ready.
      *
@@ -129,7 +129,7 @@ public final class WorkerPool {
      * @throws AppLoadException when the app cannot be imported in a sub-interpreter (an extension
      *         module that refuses them, a failing import)
      */
-    public WsgiApplication startInterpreters(int interpreters, WsgiApplication.Spec spec, WsgiApplication.Facts facts) {
+    public WsgiApplication startInterpreters(WsgiApplication.Spec spec, WsgiApplication.Facts facts) {
         boolean inline = mode == Mode.INLINE;
         CountDownLatch ready = new CountDownLatch(interpreters * count);
         List<CompletableFuture<WsgiApplication>> loaded = new ArrayList<>();
