@@ -92,7 +92,7 @@ class InterpreterWorkersTest {
         // qsort calls back into Python from C: ctypes takes the GIL there with PyGILState_Ensure,
         // which must find the thread state of the interpreter this thread is running, not its first.
         Files.writeString(dir.resolve("callbacks.py"), """
-                import ctypes, ctypes.util, json, threading, time
+                import ctypes, ctypes.util, json, os, threading, time
                 import _interpreters
 
                 LIBC = ctypes.CDLL(ctypes.util.find_library("c"))
@@ -102,7 +102,12 @@ class InterpreterWorkersTest {
                 def application(environ, start_response):
                     values = (ctypes.c_int * 5)(5, 3, 4, 1, 2)
                     LIBC.qsort(values, len(values), ctypes.sizeof(ctypes.c_int), compare)
-                    time.sleep(float(environ["QUERY_STRING"] or 0))
+                    if environ["QUERY_STRING"] == "hold":
+                        # Says it runs, then keeps its interpreter until the test lets go (10 s at most).
+                        open("started", "w").close()
+                        deadline = time.monotonic() + 10
+                        while not os.path.exists("released") and time.monotonic() < deadline:
+                            time.sleep(0.01)
                     body = json.dumps({"sorted": list(values), "interpreter": str(_interpreters.get_current()),
                                        "thread": threading.get_native_id()}).encode()
                     start_response("200 OK", [("Content-Type", "application/json")])
@@ -112,23 +117,32 @@ class InterpreterWorkersTest {
                 "-k", "interpreter", "-w", "2", "callbacks"), Map.of());
              RawHttp first = RawHttp.to(s);
              RawHttp second = RawHttp.to(s)) {
-            // Two connections in a row go to the two selector threads, each of which runs its own
-            // connections' requests. Every thread tries the interpreter it ran in last first (at the
-            // start, the first one): second's thread runs this one there,
+            // Each selector thread runs its own connections' requests; Jetty gives connections to
+            // the two selectors in turn. One at a time, each runs in the interpreter its thread
+            // tried first: at the start, the first one.
+            JsonNode holder = get(first, "");
             JsonNode before = get(second, "");
-            // first's thread then holds that interpreter for a while,
-            first.send("GET /?0.5 HTTP/1.1\r\nHost: t\r\n\r\n");
-            Thread.sleep(150);
+            assertNotEquals(holder.get("thread"), before.get("thread"), "the two connections on two threads: " + holder + " " + before);
+            // first's thread holds that interpreter,
+            first.send("GET /?hold HTTP/1.1\r\nHost: t\r\n\r\n");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!Files.exists(dir.resolve("started")) && System.nanoTime() < deadline) Thread.sleep(10);
             // so second's thread runs this one in the other.
             JsonNode during = get(second, "");
-            JsonNode slow = Http.json(first.read(false).text());
-            for (JsonNode r : List.of(before, during, slow)) assertEquals("[1,2,3,4,5]", r.get("sorted").toString(), r.toString());
+            Files.writeString(dir.resolve("released"), "");
+            JsonNode held = Http.json(first.read(false).text());
+            for (JsonNode r : List.of(holder, before, during, held)) assertEquals("[1,2,3,4,5]", r.get("sorted").toString(), r.toString());
             assertEquals(before.get("thread"), during.get("thread"), "one thread ran both: " + before + " " + during);
+            assertEquals(before.get("interpreter"), held.get("interpreter"), before + " " + held);
             assertNotEquals(before.get("interpreter"), during.get("interpreter"), "in two interpreters: " + before + " " + during);
-            assertNotEquals(slow.get("thread"), during.get("thread"), "the slow request ran on the other thread meanwhile: " + slow);
-            assertEquals(before.get("interpreter"), slow.get("interpreter"), slow.toString());
             assertTrue(s.output().contains("Using worker: interpreter (1 process x 2 sub-interpreters x 1 Python thread)"), s.output());
         }
+    }
+
+    private static JsonNode get(RawHttp connection, String query) throws IOException {
+        RawHttp.Response r = connection.send("GET /?" + query + " HTTP/1.1\r\nHost: t\r\n\r\n").read(false);
+        assertEquals(200, r.status(), r.text());
+        return Http.json(r.text());
     }
 
     @Test
@@ -155,12 +169,6 @@ class InterpreterWorkersTest {
             }
             assertEquals(2, interpreters.size(), "both interpreters ran the streams: " + interpreters + "\n" + s.output());
         }
-    }
-
-    private static JsonNode get(RawHttp connection, String query) throws IOException {
-        RawHttp.Response r = connection.send("GET /?" + query + " HTTP/1.1\r\nHost: t\r\n\r\n").read(false);
-        assertEquals(200, r.status(), r.text());
-        return Http.json(r.text());
     }
 
     @Test
