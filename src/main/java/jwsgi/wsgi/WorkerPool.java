@@ -30,9 +30,8 @@ import jwsgi.python.PythonThread;
  * ever waits for, or wakes, another: with a GIL, one thread running a request from socket to
  * socket is the fastest a process can go (the design of uWSGI and bjoern), and more cores come
  * from more workers. With sub-interpreters, each has its own GIL and its own permit: an HTTP
- * thread runs a request in whichever interpreter is free (the one it used last, if it is), with
- * a thread state of its own in each, so N interpreters serve N HTTP threads' requests at once
- * with no hand-off either. The cost: while the app runs, the HTTP thread running it does no I/O
+ * thread runs a request in the first interpreter that is free, with a thread state of its own
+ * in each, so N interpreters serve N HTTP threads' requests at once with no hand-off either. The cost: while the app runs, the HTTP thread running it does no I/O
  * for its other connections, as with gunicorn's sync worker. That thread must never wait for the
  * network, since it is the one that would do the I/O: a request whose body is streamed while the
  * app reads it runs on a separate thread (which waits for the permit), and a response a client
@@ -238,7 +237,7 @@ public final class WorkerPool {
             backlog.incrementAndGet();
             blockingThreads.execute(() -> {
                 ThreadRunners mine = threadRunners();
-                Slot slot = takeFreeSlot(mine);
+                Slot slot = takeFreeSlot();
                 if (slot == null) {
                     slot = slots[0];
                     slot.permit().acquireUninterruptibly();
@@ -249,7 +248,7 @@ public final class WorkerPool {
         } else {
             ThreadRunners mine = threadRunners();
             // Nothing waits and an interpreter is free: run it now, without the queue.
-            Slot slot = inlineQueue.isEmpty() ? takeFreeSlot(mine) : null;
+            Slot slot = inlineQueue.isEmpty() ? takeFreeSlot() : null;
             if (slot != null) {
                 runHolding(mine, slot, exchange);
             } else {
@@ -276,7 +275,7 @@ public final class WorkerPool {
         ThreadRunners mine = threadRunners();
         Slot slot;
         // Re-check after letting go of the permit: a request queued just before would be stranded.
-        while (!inlineQueue.isEmpty() && (slot = takeFreeSlot(mine)) != null) {
+        while (!inlineQueue.isEmpty() && (slot = takeFreeSlot()) != null) {
             try {
                 drainHoldingPermit(mine, slot);
             } finally {
@@ -286,15 +285,9 @@ public final class WorkerPool {
     }
 
     /** The permit of an interpreter no thread is running a request in, taken; null when all are busy. */
-    private Slot takeFreeSlot(ThreadRunners mine) {
-        Slot[] all = slots;
-        for (int i = 0; i < all.length; i++) {
-            // The one this thread used last first: its caches hold that interpreter's objects.
-            Slot slot = all[(mine.lastSlot + i) % all.length];
-            if (slot.permit().tryAcquire()) {
-                mine.lastSlot = slot.index();
-                return slot;
-            }
+    private Slot takeFreeSlot() {
+        for (Slot slot : slots) {
+            if (slot.permit().tryAcquire()) return slot;
         }
         return null;
     }
@@ -425,13 +418,12 @@ public final class WorkerPool {
     }
 
     /**
-     * What one thread keeps: its runner in each interpreter, made on first use, whether the thread
-     * may block on the network (only threads made for that), and the interpreter it ran in last.
+     * What one thread keeps: its runner in each interpreter, made on first use, and whether the
+     * thread may block on the network (only threads made for that).
      */
     private static final class ThreadRunners {
         final RequestRunner[] bySlot;
         final boolean mayWait;
-        int lastSlot;
 
         ThreadRunners(int interpreters, boolean mayWait) {
             this.bySlot = new RequestRunner[interpreters];
