@@ -132,7 +132,8 @@ public final class HttpServer {
         // interpreter, every request starts and completes on that thread. With more, some would be
         // queued and complete on another selector's thread, and Jetty would hand their connections
         // to its pool (a wake-up each).
-        int selectors = pool.mode() == WorkerPool.Mode.INLINE ? pool.inlineParallelism() : Math.max(1, Runtime.getRuntime().availableProcessors());
+        int selectors = pool.mode() == WorkerPool.Mode.INLINE ? pool.inlineParallelism()
+                : Math.max(1, Runtime.getRuntime().availableProcessors());
         for (int i = 0; i < options.binds().size(); i++) {
             Bind bind = options.binds().get(i);
             boolean shared = i == options.sharedBind();

@@ -55,9 +55,7 @@ public final class WorkerPool {
     private final RunnerOptions runnerOptions;
     /** Every runner with its thread state, for the watchdog. */
     private final List<RequestRunner> runnersAlive = new CopyOnWriteArrayList<>();
-    /** Set once by {@link #start}, before any request can arrive. */
-    private volatile WsgiApplication app;
-    /** The interpreters INLINE mode runs requests in; set once, before any request can arrive. */
+    /** The interpreters requests run in, with their apps; set once, before any request can arrive. */
     private volatile Slot[] slots;
     private final ThreadLocal<ThreadRunners> runners = new ThreadLocal<>();
     private final Queue<Exchange> inlineQueue = new ConcurrentLinkedQueue<>();
@@ -99,7 +97,6 @@ public final class WorkerPool {
 
     /** Runs {@code app} from now on; with more than one thread, starts them and waits until each has its thread state. */
     public void start(WsgiApplication app) {
-        this.app = app;
         this.slots = new Slot[] {new Slot(0, app)};
         if (mode == Mode.THREADS) {
             CountDownLatch ready = new CountDownLatch(count);
@@ -138,13 +135,15 @@ public final class WorkerPool {
             for (int j = 1; j <= count; j++) {
                 boolean first = j == 1;
                 Thread t = PythonRuntime.newThread("py-interp-" + i + "-" + j, () -> {
-                    RequestRunner runner = first ? createInterpreter(app, spec, facts) : joinInterpreter(app);
-                    if (runner == null || inline) {
+                    PythonThread thread = first ? createInterpreter(app, spec, facts) : joinInterpreter(app);
+                    if (thread == null || inline) {
                         // Inline, the HTTP threads run the requests: this thread only imported the app.
-                        if (runner != null) retire(runner);
+                        if (thread != null) runtime.detach(thread);
                         ready.countDown();
                         return;
                     }
+                    RequestRunner runner = new RequestRunner(runtime, thread, app.join(), true, runnerOptions);
+                    runnersAlive.add(runner);
                     try {
                         serve(ready, runner);
                     } finally {
@@ -170,7 +169,6 @@ public final class WorkerPool {
         }
         Slot[] all = new Slot[interpreters];
         for (int i = 0; i < interpreters; i++) all[i] = new Slot(i, loaded.get(i).join());
-        this.app = all[0].app();
         this.slots = all;
         return all[0].app();
     }
@@ -180,8 +178,8 @@ public final class WorkerPool {
         runner.close();
     }
 
-    /** On an interpreter's first thread: the interpreter, its app, and this thread's runner; null when it failed. */
-    private RequestRunner createInterpreter(CompletableFuture<WsgiApplication> app, WsgiApplication.Spec spec, WsgiApplication.Facts facts) {
+    /** On an interpreter's first thread: the interpreter, its app, and this thread's state in it; null when it failed. */
+    private PythonThread createInterpreter(CompletableFuture<WsgiApplication> app, WsgiApplication.Spec spec, WsgiApplication.Facts facts) {
         PythonThread thread;
         try {
             thread = runtime.newInterpreter();
@@ -197,23 +195,19 @@ public final class WorkerPool {
             runtime.detach(thread);
             return null;
         }
-        RequestRunner runner = new RequestRunner(runtime, thread, loaded, true, runnerOptions);
-        runnersAlive.add(runner);
         app.complete(loaded);
-        return runner;
+        return thread;
     }
 
-    /** On an interpreter's other threads: a thread state and a runner once the app is imported there; null when it was not. */
-    private RequestRunner joinInterpreter(CompletableFuture<WsgiApplication> app) {
+    /** On an interpreter's other threads: a thread state there once the app is imported; null when it was not. */
+    private PythonThread joinInterpreter(CompletableFuture<WsgiApplication> app) {
         WsgiApplication loaded;
         try {
             loaded = app.join();
         } catch (CompletionException e) {
             return null;
         }
-        RequestRunner runner = new RequestRunner(runtime, runtime.attach(loaded.interpreter()), loaded, true, runnerOptions);
-        runnersAlive.add(runner);
-        return runner;
+        return runtime.attach(loaded.interpreter());
     }
 
     public Mode mode() {
@@ -254,7 +248,7 @@ public final class WorkerPool {
             } else {
                 backlog.incrementAndGet();
                 inlineQueue.add(exchange);
-                drain();
+                drain(mine);
             }
         }
     }
@@ -267,12 +261,11 @@ public final class WorkerPool {
         } finally {
             slot.permit().release();
         }
-        drain();
+        drain(mine);
     }
 
     /** Runs queued requests on this thread while it can take a permit. */
-    private void drain() {
-        ThreadRunners mine = threadRunners();
+    private void drain(ThreadRunners mine) {
         Slot slot;
         // Re-check after letting go of the permit: a request queued just before would be stranded.
         while (!inlineQueue.isEmpty() && (slot = takeFreeSlot()) != null) {
