@@ -77,6 +77,7 @@ public final class CPython {
     private final MethodHandle pyDecRef;
     private final MethodHandle pyObjectType;
     private final MethodHandle pyTypeGetFlags;
+    private final MethodHandle pyTypeDecRef;
     private final MethodHandle pyObjectGetAttrString;
     private final MethodHandle pyObjectSetAttrString;
     private final MethodHandle pyObjectHasAttrString;
@@ -162,8 +163,13 @@ public final class CPython {
         pyThreadStateGetInterpreter = fn("PyThreadState_GetInterpreter", FunctionDescriptor.of(ADDRESS, ADDRESS));
         pyIncRef = leaf("Py_IncRef", FunctionDescriptor.ofVoid(ADDRESS));
         pyDecRef = fn("Py_DecRef", FunctionDescriptor.ofVoid(ADDRESS));
-        pyObjectType = leaf("PyObject_Type", FunctionDescriptor.of(ADDRESS, ADDRESS));
-        pyTypeGetFlags = leaf("PyType_GetFlags", FunctionDescriptor.of(JAVA_LONG, ADDRESS));
+        // Type checks run several times per request. They take the type's address as a long
+        // (the same register in the C ABI): a returned MemorySegment is an object per call.
+        pyObjectType = leaf("PyObject_Type", FunctionDescriptor.of(JAVA_LONG, ADDRESS));
+        pyTypeGetFlags = leaf("PyType_GetFlags", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
+        // Only for a type reference just taken from a live object, which keeps its type alive:
+        // that count never reaches zero, so no Python code can run.
+        pyTypeDecRef = leaf("Py_DecRef", FunctionDescriptor.ofVoid(JAVA_LONG));
         pyObjectGetAttrString = fn("PyObject_GetAttrString", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS));
         pyObjectSetAttrString = fn("PyObject_SetAttrString", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
         pyObjectHasAttrString = fn("PyObject_HasAttrString", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
@@ -364,41 +370,31 @@ public final class CPython {
         try { pyDecRef.invokeExact(o); } catch (Throwable t) { throw fatal(t); }
     }
 
+    /** The address of {@code o}'s type, borrowed: {@code o} keeps it alive. */
+    private long typeAddress(MemorySegment o) throws Throwable {
+        long type = (long) pyObjectType.invokeExact(o);
+        pyTypeDecRef.invokeExact(type);
+        return type;
+    }
+
     /** Returns the type flags of {@code o}'s type ({@code Py_TPFLAGS_*}). */
     public long typeFlags(MemorySegment o) {
-        try {
-            MemorySegment type = (MemorySegment) pyObjectType.invokeExact(o);
-            long flags = (long) pyTypeGetFlags.invokeExact(type);
-            pyDecRef.invokeExact(type);
-            return flags;
-        } catch (Throwable t) { throw fatal(t); }
+        try { return (long) pyTypeGetFlags.invokeExact(typeAddress(o)); } catch (Throwable t) { throw fatal(t); }
     }
 
     /** True when {@code o} is exactly a {@code bytes} (not a subclass). */
     public boolean isExactBytes(MemorySegment o) {
-        try {
-            MemorySegment type = (MemorySegment) pyObjectType.invokeExact(o);
-            pyDecRef.invokeExact(type);
-            return type.address() == bytesType.address();
-        } catch (Throwable t) { throw fatal(t); }
+        return isExactType(o, bytesType);
     }
 
     /** True when {@code o} is exactly a {@code list}. */
     public boolean isExactList(MemorySegment o) {
-        try {
-            MemorySegment type = (MemorySegment) pyObjectType.invokeExact(o);
-            pyDecRef.invokeExact(type);
-            return type.address() == listType.address();
-        } catch (Throwable t) { throw fatal(t); }
+        return isExactType(o, listType);
     }
 
     /** True when {@code o}'s type is exactly {@code type} (borrowed). */
     public boolean isExactType(MemorySegment o, MemorySegment type) {
-        try {
-            MemorySegment actual = (MemorySegment) pyObjectType.invokeExact(o);
-            pyDecRef.invokeExact(actual);
-            return actual.address() == type.address();
-        } catch (Throwable t) { throw fatal(t); }
+        try { return typeAddress(o) == type.address(); } catch (Throwable t) { throw fatal(t); }
     }
 
     public boolean isUnicode(MemorySegment o) {
