@@ -31,8 +31,9 @@ import jwsgi.python.PythonThread;
  * socket is the fastest a process can go (the design of uWSGI and bjoern), and more cores come
  * from more workers. With sub-interpreters, each has its own GIL and its own permit: an HTTP
  * thread runs a request in the first interpreter that is free, with a thread state of its own
- * in each, so N interpreters serve N HTTP threads' requests at once with no hand-off either. The cost: while the app runs, the HTTP thread running it does no I/O
- * for its other connections, as with gunicorn's sync worker. That thread must never wait for the
+ * in each, so N interpreters serve N HTTP threads' requests at once with no hand-off either.
+ * The cost: while the app runs, the HTTP thread running it does no I/O for its other
+ * connections, as with gunicorn's sync worker. That thread must never wait for the
  * network, since it is the one that would do the I/O: a request whose body is streamed while the
  * app reads it runs on a separate thread (which waits for the permit), and a response a client
  * reads slowly spills to disk rather than making the thread wait.
@@ -142,8 +143,13 @@ public final class WorkerPool {
                         ready.countDown();
                         return;
                     }
-                    RequestRunner runner = new RequestRunner(runtime, thread, app.join(), true, runnerOptions);
-                    runnersAlive.add(runner);
+                    RequestRunner runner;
+                    try {
+                        runner = newRunner(thread, app.join(), true);
+                    } catch (RuntimeException e) {
+                        ready.countDown();  // one thread fewer, rather than a start that never ends
+                        throw e;
+                    }
                     try {
                         serve(ready, runner);
                     } finally {
@@ -171,6 +177,22 @@ public final class WorkerPool {
         for (int i = 0; i < interpreters; i++) all[i] = new Slot(i, loaded.get(i).join());
         this.slots = all;
         return all[0].app();
+    }
+
+    /**
+     * A runner for {@code thread}'s state, watched from now on. When it cannot be made (Python
+     * out of memory), the thread state is deleted, not left behind.
+     */
+    private RequestRunner newRunner(PythonThread thread, WsgiApplication app, boolean mayWait) {
+        RequestRunner runner;
+        try {
+            runner = new RequestRunner(runtime, thread, app, mayWait, runnerOptions);
+        } catch (RuntimeException e) {
+            runtime.detach(thread);
+            throw e;
+        }
+        runnersAlive.add(runner);
+        return runner;
     }
 
     private void retire(RequestRunner runner) {
@@ -318,12 +340,11 @@ public final class WorkerPool {
         if (runner == null) {
             WsgiApplication in = slot.app();
             try {
-                runner = new RequestRunner(runtime, runtime.attach(in.interpreter()), in, mine.mayWait, runnerOptions);
+                runner = newRunner(runtime.attach(in.interpreter()), in, mine.mayWait);
             } catch (PythonShutdownException e) {
                 return null;
             }
             mine.bySlot[slot.index()] = runner;
-            runnersAlive.add(runner);
         }
         return runner;
     }
