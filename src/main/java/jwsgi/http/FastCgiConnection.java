@@ -11,6 +11,7 @@ import org.eclipse.jetty.fcgi.generator.Flusher;
 import org.eclipse.jetty.fcgi.generator.ServerGenerator;
 import org.eclipse.jetty.fcgi.parser.ServerParser;
 import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.http.MetaData;
 import org.eclipse.jetty.io.ByteBufferPool;
 import org.eclipse.jetty.io.Content;
@@ -251,7 +252,10 @@ final class FastCgiConnection extends CgiConnection<FastCgiConnection.Stream> {
         void write(MetaData.Response response, ByteBuffer body, boolean last, Callback callback) {
             ByteBufferPool.Accumulator out = new ByteBufferPool.Accumulator();
             if (response != null) {
-                generator.generateResponseHeaders(out, request, response.getStatus(), response.getReason(), response.getHttpFields());
+                // A 200 needs its Status line after all when the app gave it a phrase of its own (ReasonPhrase).
+                boolean ownPhrase = response.getStatus() == HttpStatus.OK_200 && response.getReason() != null;
+                (ownPhrase ? new ServerGenerator(pool, false, true) : generator)
+                        .generateResponseHeaders(out, request, response.getStatus(), response.getReason(), response.getHttpFields());
             }
             if (body.hasRemaining() || last) generator.generateResponseContent(out, request, body, last, false);
             lastSent |= last;

@@ -66,6 +66,8 @@ final class JettyExchange implements Exchange {
     private RetainableByteBuffer bodyBuffer;
     private ResponseHead head;
     private boolean headApplied;
+    /** The app's own reason phrase for the status line, or null when it is Jetty's. */
+    private ReasonPhrase phrase;
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition drained = lock.newCondition();
@@ -392,6 +394,7 @@ final class JettyExchange implements Exchange {
         if (headApplied || head == null) return;
         headApplied = true;
         response.setStatus(head.status());
+        phrase = ReasonPhrase.install(request, head.status(), head.reason());
         HttpFields.Mutable out = response.getHeaders();
         for (ResponseHead.Header h : head.headers()) {
             String name = h.name();
@@ -426,6 +429,7 @@ final class JettyExchange implements Exchange {
             abort(new IOException("error after the response was committed: " + status));
             return;
         }
+        if (phrase != null) phrase.withdraw();
         response.reset();
         response.setStatus(status);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; charset=utf-8");

@@ -34,8 +34,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -369,6 +371,26 @@ class FrontEndTest {
                     Map.entry("REMOTE_ADDR", "192.0.2.1"))));
             String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
             assertTrue(response.startsWith("HTTP/1.1 403"), response);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"418 Short And Stout", "599 Custom", "200 OK", "200 Fine"})
+    void theAppsReasonPhraseGoesToTheFrontServer(String status) throws IOException {
+        List<Map.Entry<String, String>> vars = List.of(Map.entry("REQUEST_METHOD", "GET"),
+                Map.entry("REQUEST_URI", "/status?status=" + status.replace(' ', '+') + "&body=x"));
+        try (java.net.Socket s = connect("127.0.0.1", uwsgi.port())) {
+            s.getOutputStream().write(CgiWire.uwsgi(0, vars));
+            String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertTrue(response.startsWith("HTTP/1.1 " + status + "\r\n"), response);
+        }
+        try (java.net.Socket s = connect("127.0.0.1", fastcgi.port())) {
+            s.getOutputStream().write(CgiWire.fastCgiHead(1, false, vars));
+            s.getOutputStream().write(CgiWire.record(CgiWire.STDIN, 1, new byte[0]));
+            String response = CgiWire.fastCgiResponse(s.getInputStream());
+            // A plain 200 goes without a Status line: the front servers take its absence as 200 OK.
+            if (status.equals("200 OK")) assertFalse(response.contains("Status:"), response);
+            else assertTrue(response.startsWith("Status: " + status + "\r\n"), response);
         }
     }
 

@@ -120,6 +120,26 @@ class ResponseTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"418 Short And Stout", "599 Custom", "200 OK", "404 NOT FOUND", "200 Fine, Thanks"})
+    void theAppsReasonPhraseIsOnTheStatusLine(String status) throws IOException {
+        RawHttp.Response r = get("/status?status=" + status.replace(' ', '+').replace(",", "%2C") + "&body=x");
+        assertEquals("HTTP/1.1 " + status, r.statusLine());
+        assertEquals("x", r.text());
+    }
+
+    @Test
+    void aStatusWithoutAPhraseGetsTheStandardOneAndAPhraseStaysWithItsResponse() throws IOException {
+        try (RawHttp c = RawHttp.to(server)) {
+            c.send("GET /status?status=418+Short+And+Stout&body=x HTTP/1.1\r\nHost: h\r\n\r\n"
+                    + "GET /status?status=418&body=y HTTP/1.1\r\nHost: h\r\n\r\n");
+            assertEquals("HTTP/1.1 418 Short And Stout", c.read().statusLine());
+            RawHttp.Response next = c.read();
+            assertEquals("HTTP/1.1 418 I'm a Teapot", next.statusLine(), "the next response on the connection has its own");
+            assertEquals("y", next.text());
+        }
+    }
+
     @Test
     void interimStatusFromTheAppIsRefused() throws IOException {
         RawHttp.Response r = get("/status?status=103+Early+Hints&body=x");
