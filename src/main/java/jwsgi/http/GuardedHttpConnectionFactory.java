@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * with 414 or 431 and the connection closed, and an oversized head is never held whole); the
  * transfer codings Jetty lets through though it cannot decode them ({@code gzip, chunked}: 501,
  * as RFC 9112 6.1 says; chunked not last is 400) or that an HTTP/1.0 request cannot have (400,
- * its framing is faulty); and
+ * its framing is faulty); no {@code 100 Continue} to HTTP/1.0 (RFC 9110 10.1.1); and
  * a deadline for the whole head of a request, from its first byte (slowloris).
  *
  * <p>The deadline is checked whenever bytes arrive: a client that trickles its head gets 408 at
@@ -120,6 +120,11 @@ final class GuardedHttpConnectionFactory extends HttpConnectionFactory {
                 public void parsedHeader(HttpField field) {
                     limits.checkField(++fields, field);
                     if (field.getHeader() == HttpHeader.TRANSFER_ENCODING) checkTransferEncoding(field.getValue());
+                    // RFC 9110 10.1.1: an HTTP/1.0 request's 100-continue is ignored. As a field Jetty does not
+                    // know, it gets no 100 and its body is read as any other; the app still sees HTTP_EXPECT.
+                    if (field.getHeader() == HttpHeader.EXPECT && version == HttpVersion.HTTP_1_0) {
+                        field = new HttpField(null, field.getName(), field.getValue());
+                    }
                     super.parsedHeader(field);
                 }
             };

@@ -98,6 +98,7 @@ final class WsgiHandler extends Handler.Abstract.NonBlocking {
             ex.body(new Exchange.Body.Buffered(ByteBuffer.allocate(0)), null);
             submit(ex);
         } else if (request.getHeaders().contains(HttpHeader.EXPECT, HttpHeaderValue.CONTINUE.asString())) {
+            // Never an HTTP/1.0 request: GuardedHttpConnectionFactory passes its Expect on as an unknown field.
             ex.body(new StreamedBody(request, limits.body()), null);
             submit(ex);
         } else {
