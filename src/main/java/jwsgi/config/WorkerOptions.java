@@ -55,8 +55,8 @@ public final class WorkerOptions {
             long perCore = (concurrency + cores - 1) / cores;
             return Optional.of("-w " + workers + " runs " + workers + " worker processes on " + cores + " core" + (cores == 1 ? "" : "s")
                     + ". Each jwsgi worker serves many connections at once, so workers beyond the cores do not make an app that "
-                    + "computes faster, and each is a JVM of 100 MB or more that warms up its own JIT (on 2 cores, Flask reached "
-                    + "full speed after more than a minute with -w 5, 20 s with -w 2). For an app that waits on I/O (a database, an API), "
+                    + "computes faster, while each is a JVM with its own memory and its own JIT to warm up. "
+                    + "For an app that waits on I/O (a database, an API), "
                     + "the same concurrency costs less as threads: -w " + cores + " --threads " + perCore);
         }
     }
@@ -98,9 +98,8 @@ public final class WorkerOptions {
             description = "Add up to this many requests, at random, to each worker's --max-requests. Default: ${DEFAULT-VALUE}.")
     long maxRequestsJitter;
 
-    // Without it, a worker replaced every 1000 requests at thousands of requests a second would never
-    // reach full speed (measured on 2 cores, Flask JSON, -w 2: 12,900 rps without --max-requests; with
-    // --max-requests 1000, 2,000 rps without the floor and 11,100 with 60 s; gunicorn -w 5 3,000).
+    // Without it, a worker replaced every 1000 requests under load would never reach full speed (see
+    // docs/benchmarks.md, "Measurements behind design choices").
     @Option(names = "--min-worker-lifetime", paramLabel = "SECONDS", defaultValue = "60",
             description = "A worker that reaches --max-requests sooner is replaced only once it has run this long "
                     + "(as uWSGI's option of that name): a new worker is a JVM that takes about 2 s of CPU to start and "

@@ -6,8 +6,8 @@ import java.util.function.BooleanSupplier;
  * What the connector of the listener shared by the workers consults around each accept, so a
  * worker can leave new connections to a less loaded one. Left alone, the kernel hands each
  * connection to whichever worker's acceptor comes back to {@code accept()} first: a burst of
- * keep-alive connections lands mostly on one worker (measured: 64 to 0, 47 to 17), which then
- * serves them all on one core while the other idles.
+ * keep-alive connections lands mostly on one worker (docs/benchmarks.md), which then serves them
+ * all on one core while the other idles.
  *
  * <p>Threads: {@link #awaitTurn} and {@link #accepted} on the acceptor thread; {@link #closed}
  * on any Jetty thread; {@link #withdraw} on the thread that stops the worker.

@@ -20,11 +20,11 @@ import org.eclipse.jetty.util.BufferUtil;
  * times released twice. With buffers reused at once, another connection's request is parsed
  * together with those stray bytes: a valid request on a kept-alive connection gets a 400, or
  * bytes one client sent reach another's request. {@code scripts/keepalive-race.py} shows it
- * within a few hundred connections on plain Jetty. The delay leaves the late user bytes nobody
- * else holds (the same script then runs 150,000 connections clean), and the per-hand-out count
- * makes a late second release fail on the spent count (Jetty closes that connection) instead of
- * pooling a buffer someone else holds. Not pooling at all also cures it but costs 40% of raw
- * Jetty's throughput; this costs a lock and one small object per hand-out.
+ * on plain Jetty (the numbers: docs/benchmarks.md). The delay leaves the late user bytes nobody
+ * else holds, and the per-hand-out count makes a late second release fail on the spent count
+ * (Jetty closes that connection) instead of pooling a buffer someone else holds. Not pooling at
+ * all also cures it but costs much of raw Jetty's throughput; this costs a lock and one small
+ * object per hand-out.
  *
  * <p>Threads: any.
  */

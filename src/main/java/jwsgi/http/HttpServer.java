@@ -89,9 +89,9 @@ public final class HttpServer {
     /**
      * A thread blocked in accept() on the listener shared by the workers. Selectors would take
      * every waiting connection at once, so the worker that woke first would get a burst of
-     * keep-alive connections and the others none (measured: -w 2 served no faster than -w 1);
-     * the kernel hands each connection to one thread blocked in accept(). That alone is not
-     * even either (see {@link AcceptGate}).
+     * keep-alive connections and the others none (docs/benchmarks.md); the kernel hands each
+     * connection to one thread blocked in accept(). That alone is not even either (see
+     * {@link AcceptGate}).
      */
     static final int SHARED_ACCEPTORS = 1;
 
@@ -235,12 +235,10 @@ public final class HttpServer {
         config.setUriCompliance(WSGI_URI_COMPLIANCE);
         config.setRequestHeaderSize(options.limits().headerBytes());
         config.setIdleTimeout(options.ioTimeout().toMillis());
-        // Jetty's parser keeps a cache of the header lines each keep-alive connection repeats,
-        // about 100 KB per connection (a trie sized for 1024 characters) built at its second
-        // request. It lives as long as the connection, so the serial collector promotes it, and
-        // every closed connection left that much garbage in the old generation: measured with 256
-        // connections renewed every 6 s, a worker's old generation grew by 28 MB per renewal. Without it,
-        // each request makes its few header objects, which die young.
+        // Jetty's parser keeps a per-connection cache of header lines (a trie built at its second
+        // request) that lives as long as the connection, so every closed connection leaves it as
+        // garbage in the old generation (docs/benchmarks.md). Without it, each request makes its few
+        // header objects, which die young.
         config.setHeaderCacheSize(0);
         return config;
     }
@@ -307,8 +305,8 @@ public final class HttpServer {
      * gunicorn's SIGINT), then closes every connection; see {@link DrainingHandler} for the order.
      * Before that, kept-alive connections get a moment to close on their own: a client busy on one
      * sends its next request within moments, gets {@code Connection: close} and goes elsewhere,
-     * where closing the connection under it could lose that request (seen once: one request of
-     * 7,000 during a reload under load). Once none has closed for {@link #QUIET}, those left are
+     * where closing the connection under it could lose that request (seen in a reload under
+     * load: docs/benchmarks.md). Once none has closed for {@link #QUIET}, those left are
      * idle, and they are closed as --keep-alive would have closed them; a load balancer's idle
      * pool (ALB: 60 s) does not hold the stop up.
      */

@@ -10,8 +10,8 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * response finished on another thread than the one that read its request. Jetty hands that to a
  * pool thread ("resume"), which with {@code --threads N} is every request: the Python thread
  * that wrote the response wakes a pool thread, which only looks for a pipelined request and
- * asks the selector for more. Measured with 512 connections, that grew the pool to its 200
- * threads and cost a thread wake-up per request. The work never blocks (reads are
+ * asks the selector for more: a thread wake-up per request, and a pool grown to its limit under
+ * many connections (docs/benchmarks.md). The work never blocks (reads are
  * non-blocking; a request is only queued for Python), so the thread that finished the
  * response does it.
  */

@@ -234,7 +234,7 @@ final class JettyExchange implements Exchange {
     /**
      * A large chunk is staged in pieces of at most {@value #MAX_BUFFER} bytes: Jetty pools buffers
      * up to that size, and a larger one would be a fresh direct buffer per response, whose memory
-     * comes back only when a GC finds it (two workers serving 100 KB bodies grew to 700 MB RSS).
+     * comes back only when a GC finds it (docs/benchmarks.md).
      */
     @Override
     public void stage(MemorySegment data, long length) {

@@ -29,8 +29,8 @@ final class BalancedAccept implements AcceptGate {
     /**
      * How often a worker that stepped aside looks again while a connection waits. Counts change
      * by the millisecond when clients close after each request, and a worker that is no longer
-     * crowded must be back in accept() at once: with a 1 ms step both acceptors were often out of
-     * it together, and Connection: close fell from 13k to 4k requests/s with -w 2.
+     * crowded must be back in accept() at once: a coarser step left both acceptors out of it
+     * together (docs/benchmarks.md, "Measurements behind design choices").
      */
     private static final long RECHECK_NANOS = TimeUnit.MICROSECONDS.toNanos(100);
 

@@ -38,27 +38,22 @@ final class WorkerCommand {
     private static final List<String> USER_OPTION_VARIABLES = List.of(ENV_JAVA_OPTS, ENV_WORKER_JAVA_OPTS);
 
     /**
-     * A worker's JVM: measured in bench/workers.py (RSS, start time, throughput), each with a reason.
+     * A worker's JVM, each option with its reason (the measurements: docs/benchmarks.md, "Measurements
+     * behind design choices").
      * <ul>
      *   <li>the serial collector: the heap is small and a worker has a few Java threads, so the
      *       parallel collectors only add threads and footprint;</li>
-     *   <li>a small young generation: sized from the machine's memory, it grows to a hundred MB
-     *       of touched pages per worker (a worker measured 210 MB RSS against 112 MB with 8 MB);
-     *       what a request leaves behind dies young, so collections stay short;</li>
+     *   <li>a small young generation: one sized from the machine's memory grows to many touched
+     *       pages per worker, and what a request leaves behind dies young anyway;</li>
      *   <li>a bounded heap: the serial collector enlarges its old generation instead of
-     *       collecting it until the heap reaches its maximum, by default a quarter of the
-     *       machine's memory, so what connections leave behind when they close piled up there
-     *       (about 2 KB each: a worker that has served millions of connections would grow to
-     *       gigabytes). With a bound, a full collection empties it; a worker's own objects take a
-     *       few MB per thousand open connections. Direct buffers, where request bodies and
-     *       responses are staged, keep the JVM's default limit, a quarter of the memory;</li>
-     *   <li>the JDK's class-data archive mapped where it was built rather than at a random
-     *       address: relocating it writes to most of its pages, about 8 MB more private memory
-     *       per JVM, while unmodified pages are shared by every worker;</li>
+     *       collecting it until the heap reaches its maximum (by default a quarter of the
+     *       machine's memory), so what closed connections leave would pile up there for good.
+     *       Direct buffers, where request bodies and responses are staged, keep the JVM's default
+     *       limit, a quarter of the memory;</li>
+     *   <li>the JDK's class-data archive mapped where it was built: relocating it makes most of
+     *       its pages private instead of shared by every worker;</li>
      *   <li>native memory freed by the JIT compilers handed back to the system every 2 s
-     *       (malloc_trim): C2's arenas otherwise stay with the process, some 25 MB of a worker
-     *       serving Flask (146 MB RSS against 120 MB); C2 itself stays, serving twice the
-     *       requests per second of C1 alone;</li>
+     *       (malloc_trim): C2's arenas otherwise stay with the process;</li>
      *   <li>a crash report (a C extension's SIGSEGV) where the master looks for it.</li>
      * </ul>
      */
