@@ -8,7 +8,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 
-import jwsgi.http.AddressList;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Option;

@@ -3,7 +3,6 @@ package jwsgi.config;
 import java.util.ArrayList;
 import java.util.List;
 
-import jwsgi.http.Bind;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Option;

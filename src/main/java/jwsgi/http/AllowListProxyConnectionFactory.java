@@ -1,5 +1,7 @@
 package jwsgi.http;
 
+import jwsgi.config.AddressList;
+
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.Connector;

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import jwsgi.config.Bind;
 import jwsgi.config.LimitOptions;
 import jwsgi.config.ListenerOptions;
 import jwsgi.config.ProxyOptions;

@@ -7,7 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-import jwsgi.http.Bind;
+import jwsgi.config.Bind;
 import jwsgi.http.UnixSocketFile;
 import jwsgi.posix.Libc;
 import jwsgi.posix.ProcessOwner;

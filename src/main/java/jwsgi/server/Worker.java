@@ -9,6 +9,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeoutException;
 
+import jwsgi.config.Bind;
 import jwsgi.config.Cli;
 import jwsgi.config.ConfigException;
 import jwsgi.config.ConfigPrinter;
@@ -18,7 +19,6 @@ import jwsgi.hooks.Hook;
 import jwsgi.hooks.PythonLogging;
 import jwsgi.hooks.ServerHooks;
 import jwsgi.http.AcceptGate;
-import jwsgi.http.Bind;
 import jwsgi.http.HttpServer;
 import jwsgi.http.TlsContext;
 import jwsgi.log.AccessLog;

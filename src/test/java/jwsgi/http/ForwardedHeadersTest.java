@@ -2,6 +2,8 @@ package jwsgi.http;
 
 import java.util.Map;
 
+import jwsgi.config.AddressList;
+
 import org.eclipse.jetty.http.HttpFields;
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,4 @@
-package jwsgi.http;
+package jwsgi.config;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

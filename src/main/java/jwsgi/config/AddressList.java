@@ -1,4 +1,4 @@
-package jwsgi.http;
+package jwsgi.config;
 
 import java.net.Inet4Address;
 import java.net.Inet6Address;
@@ -48,9 +48,14 @@ public record AddressList(String text, boolean any, List<Network> networks) {
             return 31 * Arrays.hashCode(address) + prefix;
         }
 
+        /** For debugging: Java's address text, e.g. "10.0.0.0/8" ("::1" reads "0:0:0:0:0:0:0:1/128"). */
         @Override
         public String toString() {
-            return Addresses.literal(address) + "/" + prefix;
+            try {
+                return InetAddress.getByAddress(address).getHostAddress() + "/" + prefix;
+            } catch (UnknownHostException e) {
+                return Arrays.toString(address) + "/" + prefix;
+            }
         }
     }
 
@@ -134,7 +139,7 @@ public record AddressList(String text, boolean any, List<Network> networks) {
     }
 
     /** The bytes of an IPv4 or IPv6 literal (brackets allowed), or null when it is not one. */
-    static byte[] parseLiteral(String host) {
+    public static byte[] parseLiteral(String host) {
         if (host == null) return null;
         String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
         int percent = h.indexOf('%');

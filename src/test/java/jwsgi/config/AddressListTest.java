@@ -1,4 +1,4 @@
-package jwsgi.http;
+package jwsgi.config;
 
 import java.net.InetSocketAddress;
 import java.net.UnixDomainSocketAddress;
