@@ -38,8 +38,10 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * shared by all workers (see {@code jwsgi.server.Listeners}). Every protocol reaches the same handler, access log and graceful
  * stop: uwsgi and FastCGI requests are made into ordinary requests by customizers.
  *
- * <p>Connector tuning follows research/http-layer.md: no acceptor threads (the selectors
- * accept) and a non-blocking handler. With one Python thread the app runs inline on the single
+ * <p>Connector tuning: no acceptor threads (the selectors accept; an acceptor thread is one more
+ * hand-off per connection, and served fewer requests when Jetty was tuned for jwsgi:
+ * {@code bench/RawJetty.java} keeps that set-up, the ceiling in docs/benchmarks.md) and a
+ * non-blocking handler. With one Python thread the app runs inline on the single
  * selector thread (see {@link WorkerPool}); with more, one selector per core feeds them. Jetty's
  * own threads come from {@link WorkerPool#threadFactory}, as any of them may run Python.
  */

@@ -7,7 +7,6 @@ import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -22,14 +21,20 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * <p>Threads: any platform thread attached to this interpreter; GIL: must hold.
  */
 public final class Interpreter {
+    /** {@code Py_file_input}: compile a module body. */
+    private static final int PY_FILE_INPUT = 257;
+
     private final CPython api;
+    private final PendingException pending;
     private final MemorySegment state;
     private MemorySegment formatException;
 
-    Interpreter(CPython api, MemorySegment state) {
+    Interpreter(CPython api, PendingException pending, MemorySegment state) {
         this.api = api;
+        this.pending = pending;
         this.state = state;
     }
+
 
     public CPython api() {
         return api;
@@ -55,29 +60,11 @@ public final class Interpreter {
      * traceback. Never calls {@code PyErr_Print}, which exits the process on SystemExit.
      */
     public PythonException fetchError() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment pType = arena.allocate(ADDRESS);
-            MemorySegment pValue = arena.allocate(ADDRESS);
-            MemorySegment pTb = arena.allocate(ADDRESS);
-            api.errFetch(pType, pValue, pTb);
-            if (CPython.isNull(pType.get(ADDRESS, 0))) {
-                return new PythonException("SystemError", "a Python call failed without setting an exception", "", false);
-            }
-            api.errNormalize(pType, pValue, pTb);
-            MemorySegment type = pType.get(ADDRESS, 0);
-            MemorySegment value = pValue.get(ADDRESS, 0);
-            MemorySegment tb = pTb.get(ADDRESS, 0);
-            try {
-                if (!CPython.isNull(tb) && !CPython.isNull(value)) api.exceptionSetTraceback(value, tb);
-                String typeName = attrString(type, "__name__", "Exception");
-                String message = CPython.isNull(value) ? "" : strOrPlaceholder(value);
-                String traceback = format(type, value, tb);
-                return new PythonException(typeName, message, traceback, api.isExitException(type));
-            } finally {
-                api.decRef(type);
-                api.decRef(value);
-                api.decRef(tb);
-            }
+        try (PendingException.Taken e = pending.take()) {
+            if (e == null) return new PythonException("SystemError", "a Python call failed without setting an exception", "", false);
+            String typeName = attrString(e.type(), "__name__", "Exception");
+            String message = CPython.isNull(e.value()) ? "" : strOrPlaceholder(e.value());
+            return new PythonException(typeName, message, format(e.type(), e.value(), e.traceback()), pending.isExit(e.type()));
         }
     }
 
@@ -229,7 +216,7 @@ public final class Interpreter {
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment filename = arena.allocateFrom("<jwsgi>/" + name + ".py");
-            MemorySegment code = checked(api.compileString(arena.allocateFrom(source), filename, CPython.PY_FILE_INPUT));
+            MemorySegment code = checked(api.compileString(arena.allocateFrom(source), filename, PY_FILE_INPUT));
             try {
                 return checked(api.execCodeModule(arena.allocateFrom(name), code, filename));
             } finally {

@@ -29,6 +29,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 public final class JavaFunction {
     private static final Logger LOG = LoggerFactory.getLogger(JavaFunction.class);
+    /** {@code METH_FASTCALL}: {@code (self, PyObject *const *args, Py_ssize_t nargs)}. */
+    private static final int METH_FASTCALL = 0x80;
     private static final FunctionDescriptor FASTCALL = FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG);
     private static final MethodHandle INVOKE;
 
@@ -72,7 +74,7 @@ public final class JavaFunction {
         MemorySegment def = arena.allocate(32, 8);
         def.set(ADDRESS, 0, arena.allocateFrom(name));
         def.set(ADDRESS, 8, stub);
-        def.set(JAVA_INT, 16, CPython.METH_FASTCALL);
+        def.set(JAVA_INT, 16, METH_FASTCALL);
         return api.cFunctionNew(def, MemorySegment.NULL);
     }
 

@@ -27,7 +27,8 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 /**
  * The embedded CPython runtime: the one process-wide native resource, and its single owner.
  *
- * <p>Lifecycle, and the traps each step avoids (research/ffm-embedding.md):
+ * <p>Lifecycle, and the traps each step avoids (each was measured to crash or hang a JVM that
+ * hosts CPython; docs/ARCHITECTURE.md, "Why it is built this way", says how):
  * <ol>
  *   <li>{@link #start}: dlopen libpython with {@code RTLD_GLOBAL} (C extension modules expect
  *       the {@code Py*} symbols to be global), save the JVM's signal dispositions, then
@@ -54,6 +55,9 @@ public final class PythonRuntime {
 
     private final PythonInstallation installation;
     private final CPython api;
+    private final ThreadStates threadStates;
+    private final PyInit init;
+    private final PendingException pending;
     private final SignalGuard signals;
     private final BlockingQueue<Runnable> mainQueue = new LinkedBlockingQueue<>();
     private final Set<PythonThread> threads = ConcurrentHashMap.newKeySet();
@@ -69,6 +73,9 @@ public final class PythonRuntime {
     private PythonRuntime(PythonInstallation installation, CPython api, SignalGuard signals) {
         this.installation = installation;
         this.api = api;
+        this.threadStates = new ThreadStates(api);
+        this.init = new PyInit(api);
+        this.pending = new PendingException(api);
         this.signals = signals;
         this.mainThread = Thread.ofPlatform().name("py-main").daemon(true).stackSize(PYTHON_STACK_BYTES)
                 .unstarted(this::mainLoop);
@@ -86,14 +93,14 @@ public final class PythonRuntime {
         }
         dlopenGlobal(installation);
         SignalGuard signals = SignalGuard.save();
-        CPython api = new CPython(installation.library(), installation.version());
+        CPython api = new CPython(installation.library());
         PythonRuntime runtime = new PythonRuntime(installation, api, signals);
         CompletableFuture<Void> ready = new CompletableFuture<>();
         runtime.mainQueue.add(() -> {
             try {
-                PyInit.initialize(api, installation);
-                runtime.mainThreadState = api.threadStateGet();
-                runtime.main = new Interpreter(api, api.threadStateInterpreter(runtime.mainThreadState));
+                runtime.init.initialize(installation);
+                runtime.mainThreadState = runtime.threadStates.current();
+                runtime.main = runtime.newInterpreterObject(runtime.mainThreadState);
                 MemorySegment list = runtime.main.stringList(argv);
                 try {
                     runtime.main.setSys("argv", list);
@@ -149,7 +156,7 @@ public final class PythonRuntime {
             } catch (InterruptedException e) {
                 return;
             }
-            if (!holding && main != null) api.restoreThread(mainThreadState);
+            if (!holding && main != null) threadStates.restore(mainThreadState);
             try {
                 task.run();
             } catch (Throwable t) {
@@ -157,7 +164,7 @@ public final class PythonRuntime {
             }
             if (finalized) return;
             if (main != null) {
-                api.saveThread();
+                threadStates.save();
                 holding = false;
             }
         }
@@ -228,7 +235,7 @@ public final class PythonRuntime {
             throw new IllegalStateException("Python must not run on a virtual thread: it may move between OS threads");
         }
         if (closing) throw new PythonShutdownException();
-        MemorySegment tstate = api.threadStateNew(interpreter.state());
+        MemorySegment tstate = threadStates.create(interpreter.state());
         if (CPython.isNull(tstate)) throw new IllegalStateException("PyThreadState_New failed");
         PythonThread thread = new PythonThread(this, interpreter, tstate);
         threads.add(thread);
@@ -249,22 +256,22 @@ public final class PythonRuntime {
         }
         if (closing) throw new PythonShutdownException();
         // Creating one needs the main GIL, through a thread state of this thread in the main interpreter.
-        MemorySegment helper = api.threadStateNew(main.state());
+        MemorySegment helper = threadStates.create(main.state());
         if (CPython.isNull(helper)) throw new IllegalStateException("PyThreadState_New failed");
-        api.restoreThread(helper);
+        threadStates.restore(helper);
         MemorySegment tstate;
         try {
-            tstate = api.newIsolatedInterpreter();
+            tstate = threadStates.newIsolatedInterpreter();
         } catch (RuntimeException e) {
-            api.threadStateClear(helper);
-            api.threadStateDeleteCurrent();
+            threadStates.clear(helper);
+            threadStates.deleteCurrent();
             throw e;
         }
-        api.saveThread();
-        api.restoreThread(helper);
-        api.threadStateClear(helper);
-        api.threadStateDeleteCurrent();
-        Interpreter interpreter = new Interpreter(api, api.threadStateInterpreter(tstate));
+        threadStates.save();
+        threadStates.restore(helper);
+        threadStates.clear(helper);
+        threadStates.deleteCurrent();
+        Interpreter interpreter = newInterpreterObject(tstate);
         subInterpreters.add(interpreter);
         PythonThread thread = new PythonThread(this, interpreter, tstate);
         threads.add(thread);
@@ -291,6 +298,15 @@ public final class PythonRuntime {
 
     boolean isClosing() {
         return closing;
+    }
+
+    ThreadStates threadStates() {
+        return threadStates;
+    }
+
+    /** The {@link Interpreter} of the interpreter {@code tstate} belongs to. */
+    private Interpreter newInterpreterObject(MemorySegment tstate) {
+        return new Interpreter(api, pending, threadStates.interpreterOf(tstate));
     }
 
     /**
@@ -328,7 +344,7 @@ public final class PythonRuntime {
         CompletableFuture<Integer> done = new CompletableFuture<>();
         mainQueue.add(() -> {
             finalized = true;
-            done.complete(api.finalizeEx());
+            done.complete(init.finalizeEx());
         });
         try {
             long left = Math.max(1, deadline - System.nanoTime());

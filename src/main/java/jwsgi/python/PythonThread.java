@@ -16,7 +16,7 @@ import java.util.function.Supplier;
  */
 public final class PythonThread {
     private final PythonRuntime runtime;
-    private final CPython api;
+    private final ThreadStates threadStates;
     private final Interpreter interpreter;
     private final MemorySegment tstate;
     private final Thread owner;
@@ -25,7 +25,7 @@ public final class PythonThread {
 
     PythonThread(PythonRuntime runtime, Interpreter interpreter, MemorySegment tstate) {
         this.runtime = runtime;
-        this.api = interpreter.api();
+        this.threadStates = runtime.threadStates();
         this.interpreter = interpreter;
         this.tstate = tstate;
         this.owner = Thread.currentThread();
@@ -51,12 +51,12 @@ public final class PythonThread {
             inside = false;
             throw new PythonShutdownException();
         }
-        api.restoreThread(tstate);
+        threadStates.restore(tstate);
     }
 
     /** Releases the GIL taken by {@link #enter}. */
     public void exit() {
-        api.saveThread();
+        threadStates.save();
         inside = false;
     }
 
@@ -65,11 +65,11 @@ public final class PythonThread {
      * code that runs between {@link #enter} and {@link #exit}.
      */
     public <T> T released(Supplier<T> blocking) {
-        api.saveThread();
+        threadStates.save();
         try {
             return blocking.get();
         } finally {
-            api.restoreThread(tstate);
+            threadStates.restore(tstate);
         }
     }
 
@@ -89,8 +89,8 @@ public final class PythonThread {
         } catch (PythonShutdownException e) {
             return;  // finalisation deletes every thread state itself
         }
-        api.threadStateClear(tstate);
-        api.threadStateDeleteCurrent();  // also releases the GIL
+        threadStates.clear(tstate);
+        threadStates.deleteCurrent();  // also releases the GIL
         inside = false;
     }
 }
