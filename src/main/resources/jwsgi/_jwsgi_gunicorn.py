@@ -411,7 +411,7 @@ def run_hook(name, *values):
     numbers of workers (-1 for None) for nworkers_changed."""
     fn = _hooks.get(name)
     if fn is None:
-        return None
+        return
     worker = _worker
     if name == "pre_fork":
         worker = _spawning.get(values[0])
@@ -438,7 +438,7 @@ def run_hook(name, *values):
         _worker.alive = False
     if name == "worker_abort":
         _worker.aborted = True
-    return fn(*args)
+    fn(*args)  # gunicorn ignores what a hook returns; Java reads only None
 
 
 def pre_request(environ):

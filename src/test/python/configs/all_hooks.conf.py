@@ -23,6 +23,7 @@ def on_reload(server):
 
 def when_ready(server):
     _record("when_ready", server_pid=server.pid)
+    return server  # what a hook returns is ignored, as gunicorn ignores it
 
 
 def pre_fork(server, worker):

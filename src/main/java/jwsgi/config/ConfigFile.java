@@ -1,6 +1,5 @@
 package jwsgi.config;
 
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -8,8 +7,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 
-import jwsgi.python.CPython;
-import jwsgi.python.Interpreter;
 import jwsgi.python.PythonException;
 import jwsgi.python.PythonRuntime;
 
@@ -77,41 +74,16 @@ public final class ConfigFile {
             }
         }
         try {
-            return runtime.onMainThread(py -> new Values(location, describe(load(py, location, cwd))));
+            List<?> flat = runtime.onMainThread(py -> (List<?>) py.callGlue(GLUE, "load_config", location, cwd.toString()));
+            return new Values(location, describe(flat));
         } catch (PythonException e) {
             throw new ConfigException("failed to read config file " + location + ": " + e.getMessage(), e.traceback());
         }
     }
 
-    private static List<String> load(Interpreter py, String location, Path cwd) {
-        CPython api = py.api();
-        MemorySegment glue = py.bundledModuleOnce(GLUE);
-        try {
-            MemorySegment fn = py.checked(py.getAttr(glue, "load_config"));
-            MemorySegment loc = py.string(location);
-            MemorySegment dir = py.string(cwd.toString());
-            try {
-                MemorySegment flat = py.checked(api.call(fn, loc, dir));
-                try {
-                    List<String> out = new ArrayList<>();
-                    long n = api.listSize(flat);
-                    for (long i = 0; i < n; i++) out.add(py.toJava(api.listGetItem(flat, i)));
-                    return out;
-                } finally {
-                    api.decRef(flat);
-                }
-            } finally {
-                api.decRef(fn);
-                api.decRef(loc);
-                api.decRef(dir);
-            }
-        } finally {
-            api.decRef(glue);
-        }
-    }
-
     /** Reads the glue's flat list: name, kind, repr, count, values... for each name. */
-    private static List<Entry> describe(List<String> flat) {
+    private static List<Entry> describe(List<?> glue) {
+        List<String> flat = glue.stream().map(String.class::cast).toList();
         List<Entry> entries = new ArrayList<>();
         int i = 0;
         while (i < flat.size()) {

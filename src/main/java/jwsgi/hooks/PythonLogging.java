@@ -6,7 +6,6 @@ import jwsgi.config.ConfigException;
 import jwsgi.config.ConfigFile;
 import jwsgi.config.LoggingOptions;
 import jwsgi.log.ErrorLog;
-import jwsgi.python.CPython;
 import jwsgi.python.Interpreter;
 import jwsgi.python.JavaFunction;
 import jwsgi.python.PythonException;
@@ -34,52 +33,24 @@ public final class PythonLogging {
     /** @throws ConfigException when the logging configuration is unusable */
     public static void setup(PythonRuntime runtime, LoggingOptions.Settings logging) throws ConfigException {
         try {
-            runtime.onMainThread(py -> {
-                CPython api = py.api();
-                MemorySegment glue = py.bundledModuleOnce(ConfigFile.GLUE);
-                MemorySegment setup = MemorySegment.NULL;
-                MemorySegment emit = MemorySegment.NULL;
-                MemorySegment args = MemorySegment.NULL;
-                try {
-                    setup = py.checked(py.getAttr(glue, "setup_logging"));
-                    emit = py.function("emit", a -> emit(py, a));
-                    args = py.checked(api.tupleNew(4));
-                    api.incRef(emit);
-                    api.tupleSetItem(args, 0, emit);
-                    api.tupleSetItem(args, 1, py.string(logging.logLevel()));
-                    api.tupleSetItem(args, 2, optional(py, logging.logConfig()));
-                    api.tupleSetItem(args, 3, optional(py, logging.logConfigJson()));
-                    api.decRef(py.checked(api.callObject(setup, args)));
-                } finally {
-                    api.decRef(setup);
-                    api.decRef(emit);
-                    api.decRef(args);
-                    api.decRef(glue);
-                }
-                return null;
-            });
+            runtime.onMainThread(py -> py.callGlue(ConfigFile.GLUE, "setup_logging",
+                    new JavaFunction.Named("emit", args -> emit(py, args)),
+                    logging.logLevel(), logging.logConfig(), logging.logConfigJson()));
         } catch (PythonException e) {
             if (e.typeName().equals("ConfigError")) throw new ConfigException(e.getMessage().substring("ConfigError: ".length()));
             throw new ConfigException("cannot set up the app's Python logging: " + e.getMessage(), e.traceback());
         }
     }
 
-    private static MemorySegment optional(Interpreter py, String s) {
-        if (s != null) return py.string(s);
-        py.api().incRef(py.api().none);
-        return py.api().none;
-    }
-
     /** {@code emit(levelno, text)}: one record of a Python logger, already formatted. */
     private static MemorySegment emit(Interpreter py, JavaFunction.Arguments args) {
-        long level = py.api().longValue(args.get(0));
+        long level = (Long) py.fromPython(args.get(0));
         String text = py.toJava(args.get(1));
         if (level >= 50) GUNICORN_ERROR.error(ErrorLog.CRITICAL, text);
         else if (level >= 40) GUNICORN_ERROR.error(text);
         else if (level >= 30) GUNICORN_ERROR.warn(text);
         else if (level >= 20) GUNICORN_ERROR.info(text);
         else GUNICORN_ERROR.debug(text);
-        py.api().incRef(py.api().none);
-        return py.api().none;
+        return py.toPython(null);
     }
 }

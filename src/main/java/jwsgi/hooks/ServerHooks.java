@@ -10,9 +10,8 @@ import java.util.Set;
 import jwsgi.config.ConfigException;
 import jwsgi.config.ConfigFile;
 import jwsgi.config.PythonLiteral;
-import jwsgi.python.CPython;
-import jwsgi.python.Interpreter;
 import jwsgi.python.PythonException;
+import jwsgi.python.PythonFunction;
 import jwsgi.python.PythonRuntime;
 import jwsgi.wsgi.RequestHooks;
 import jwsgi.wsgi.ResponseHead;
@@ -34,18 +33,14 @@ import jwsgi.wsgi.ResponseHead;
  */
 public final class ServerHooks implements RequestHooks {
     private final PythonRuntime runtime;
-    private final Interpreter py;
     private final Set<Hook> defined;
-    private final MemorySegment runHook;
-    private final MemorySegment preRequest;
-    private final MemorySegment postRequest;
+    /** The glue's per-request functions, null when the hook is not defined. */
+    private final PythonFunction preRequest;
+    private final PythonFunction postRequest;
 
-    private ServerHooks(PythonRuntime runtime, Set<Hook> defined, MemorySegment runHook, MemorySegment preRequest,
-                        MemorySegment postRequest) {
+    private ServerHooks(PythonRuntime runtime, Set<Hook> defined, PythonFunction preRequest, PythonFunction postRequest) {
         this.runtime = runtime;
-        this.py = runtime.main();
         this.defined = defined;
-        this.runHook = runHook;
         this.preRequest = preRequest;
         this.postRequest = postRequest;
     }
@@ -75,40 +70,12 @@ public final class ServerHooks implements RequestHooks {
     public static ServerHooks load(PythonRuntime runtime, Map<String, Object> effective, int workerAge) throws ConfigException {
         try {
             return runtime.onMainThread(py -> {
-                CPython api = py.api();
-                MemorySegment glue = py.bundledModuleOnce(ConfigFile.GLUE);
-                try {
-                    MemorySegment setup = MemorySegment.NULL;
-                    MemorySegment literal = MemorySegment.NULL;
-                    MemorySegment age = MemorySegment.NULL;
-                    try {
-                        setup = py.checked(py.getAttr(glue, "setup_hooks"));
-                        literal = py.string(PythonLiteral.of(effective));
-                        age = py.checked(api.longFrom(workerAge));
-                        api.decRef(py.checked(api.call(setup, literal, age)));
-                    } finally {
-                        api.decRef(setup);
-                        api.decRef(literal);
-                        api.decRef(age);
-                    }
-                    MemorySegment check = py.checked(py.getAttr(glue, "check_hooks"));
-                    Set<Hook> defined = EnumSet.noneOf(Hook.class);
-                    try {
-                        MemorySegment names = py.checked(api.call(check));
-                        try {
-                            for (long i = 0; i < api.listSize(names); i++) defined.add(Hook.of(py.toJava(api.listGetItem(names, i))));
-                        } finally {
-                            api.decRef(names);
-                        }
-                    } finally {
-                        api.decRef(check);
-                    }
-                    return new ServerHooks(runtime, defined, py.checked(py.getAttr(glue, "run_hook")),
-                            defined.contains(Hook.PRE_REQUEST) ? py.checked(py.getAttr(glue, "pre_request")) : MemorySegment.NULL,
-                            defined.contains(Hook.POST_REQUEST) ? py.checked(py.getAttr(glue, "post_request")) : MemorySegment.NULL);
-                } finally {
-                    api.decRef(glue);
-                }
+                py.callGlue(ConfigFile.GLUE, "setup_hooks", PythonLiteral.of(effective), workerAge);
+                Set<Hook> defined = EnumSet.noneOf(Hook.class);
+                for (Object name : (List<?>) py.callGlue(ConfigFile.GLUE, "check_hooks")) defined.add(Hook.of((String) name));
+                return new ServerHooks(runtime, defined,
+                        defined.contains(Hook.PRE_REQUEST) ? py.glueFunction(ConfigFile.GLUE, "pre_request") : null,
+                        defined.contains(Hook.POST_REQUEST) ? py.glueFunction(ConfigFile.GLUE, "post_request") : null);
             });
         } catch (PythonException e) {
             if (e.typeName().equals("ConfigError")) throw new ConfigException(e.getMessage().substring("ConfigError: ".length()));
@@ -138,19 +105,11 @@ public final class ServerHooks implements RequestHooks {
      */
     public void run(Hook hook, long... values) throws HookException {
         if (!defined.contains(hook) || hook.when == null) return;
+        Object[] args = new Object[1 + values.length];
+        args[0] = hook.pythonName;
+        for (int i = 0; i < values.length; i++) args[1 + i] = values[i];
         try {
-            runtime.onMainThread(main -> {
-                CPython api = main.api();
-                MemorySegment args = main.checked(api.tupleNew(1 + values.length));
-                try {
-                    api.tupleSetItem(args, 0, main.string(hook.pythonName));
-                    for (int i = 0; i < values.length; i++) api.tupleSetItem(args, 1 + i, main.checked(api.longFrom(values[i])));
-                    api.decRef(main.checked(api.callObject(runHook, args)));
-                } finally {
-                    api.decRef(args);
-                }
-                return null;
-            });
+            callGlue("run_hook", args);
         } catch (PythonException e) {
             throw new HookException(hook, e);
         }
@@ -171,24 +130,8 @@ public final class ServerHooks implements RequestHooks {
         callGlue("worker_exited", pid);
     }
 
-    private void callGlue(String function, long... values) {
-        runtime.onMainThread(main -> {
-            CPython api = main.api();
-            MemorySegment glue = main.bundledModuleOnce(ConfigFile.GLUE);
-            MemorySegment fn = MemorySegment.NULL;
-            MemorySegment args = MemorySegment.NULL;
-            try {
-                fn = main.checked(main.getAttr(glue, function));
-                args = main.checked(api.tupleNew(values.length));
-                for (int i = 0; i < values.length; i++) api.tupleSetItem(args, i, main.checked(api.longFrom(values[i])));
-                api.decRef(main.checked(api.callObject(fn, args)));
-            } finally {
-                api.decRef(args);
-                api.decRef(fn);
-                api.decRef(glue);
-            }
-            return null;
-        });
+    private void callGlue(String function, Object... args) {
+        runtime.onMainThread(main -> main.callGlue(ConfigFile.GLUE, function, args));
     }
 
     /** The per-request hooks, or null when the config file defines neither. */
@@ -198,55 +141,38 @@ public final class ServerHooks implements RequestHooks {
 
     @Override
     public boolean hasPreRequest() {
-        return !CPython.isNull(preRequest);
+        return preRequest != null;
     }
 
     @Override
     public boolean hasPostRequest() {
-        return !CPython.isNull(postRequest);
+        return postRequest != null;
     }
 
     @Override
     public MemorySegment preRequest(MemorySegment environ) {
-        return py.api().call(preRequest, environ);
+        return preRequest.invoke(environ);
     }
 
     @Override
     public boolean postRequest(MemorySegment req, MemorySegment environ, String status, ResponseHead head, long sent) {
-        CPython api = py.api();
-        MemorySegment response = api.tupleNew(3);
-        if (CPython.isNull(response)) return false;
-        try {
-            List<String> flat = new ArrayList<>();
-            if (head != null) {
-                for (ResponseHead.Header h : head.headers()) {
-                    flat.add(h.name());
-                    flat.add(h.value());
-                }
+        List<String> flat = new ArrayList<>();
+        if (head != null) {
+            for (ResponseHead.Header h : head.headers()) {
+                flat.add(h.name());
+                flat.add(h.value());
             }
-            // PyTuple_SetItem steals each item.
-            api.tupleSetItem(response, 0, py.string(status));
-            api.tupleSetItem(response, 1, py.stringList(flat));
-            api.tupleSetItem(response, 2, py.checked(api.longFrom(sent)));
-            MemorySegment result = api.call(postRequest, CPython.isNull(req) ? api.none : req, environ, response);
-            if (CPython.isNull(result)) return false;
-            api.decRef(result);
-            return true;
-        } catch (PythonException e) {
-            api.raise(CPython.Exc.RUNTIME_ERROR, "cannot build post_request's resp: " + e.getMessage());
-            return false;
-        } finally {
-            api.decRef(response);
         }
+        // A NULL req (pre_request not defined) reaches the glue as None, which makes one.
+        return postRequest.run(req, environ, List.of(status, flat, sent));
     }
 
     /** Releases the glue's functions, while Python still runs. */
     public void close() {
         try {
             runtime.onMainThread(main -> {
-                main.api().decRef(runHook);
-                main.api().decRef(preRequest);
-                main.api().decRef(postRequest);
+                if (preRequest != null) preRequest.close();
+                if (postRequest != null) postRequest.close();
                 return null;
             });
         } catch (RuntimeException e) {

@@ -12,7 +12,9 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * The object-level C API jwsgi calls: references and types, attributes and calls, strings and
- * bytes, numbers, tuples, lists and dicts, modules and pending exceptions.
+ * bytes, numbers, tuples, lists and dicts, modules and pending exceptions. Only the
+ * {@code python} and {@code wsgi} packages use it; the others reach Python through
+ * {@link Interpreter#callGlue} and {@link PythonFunction}.
  *
  * <p>Each wrapper states the reference semantics of the C function: a <em>new</em> reference
  * (the caller owns it and must {@link #decRef} it), a <em>borrowed</em> one (valid while its
@@ -24,6 +26,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * <p>Threads: any platform thread holding the GIL (an attached thread state).
  */
 public final class CPython extends PyBinding {
+    private static final long TPFLAGS_LONG_SUBCLASS = 1L << 24;
     private static final long TPFLAGS_LIST_SUBCLASS = 1L << 25;
     private static final long TPFLAGS_TUPLE_SUBCLASS = 1L << 26;
     private static final long TPFLAGS_BYTES_SUBCLASS = 1L << 27;
@@ -118,6 +121,11 @@ public final class CPython extends PyBinding {
     /** True for a {@code bytes} or a subclass. */
     public boolean isBytes(MemorySegment o) {
         return (typeFlags(o) & TPFLAGS_BYTES_SUBCLASS) != 0;
+    }
+
+    /** True for an {@code int} or a subclass ({@code bool} included). */
+    public boolean isLong(MemorySegment o) {
+        return (typeFlags(o) & TPFLAGS_LONG_SUBCLASS) != 0;
     }
 
     // ---- attributes, calls, iteration -------------------------------------------------------

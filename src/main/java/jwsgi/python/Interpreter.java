@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -34,7 +35,6 @@ public final class Interpreter {
         this.pending = pending;
         this.state = state;
     }
-
 
     public CPython api() {
         return api;
@@ -122,11 +122,15 @@ public final class Interpreter {
 
     /** New reference to a {@code str} holding {@code s}, or throws. */
     public MemorySegment string(String s) {
+        return checked(newString(s));
+    }
+
+    private MemorySegment newString(String s) {
         byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buf = arena.allocate(Math.max(1, utf8.length));
             MemorySegment.copy(utf8, 0, buf, JAVA_BYTE, 0, utf8.length);
-            return checked(api.unicodeFromUtf8(buf, utf8.length));
+            return api.unicodeFromUtf8(buf, utf8.length);
         }
     }
 
@@ -139,20 +143,116 @@ public final class Interpreter {
 
     /** New reference to a {@code list} of {@code str}. */
     public MemorySegment stringList(List<String> values) {
-        MemorySegment list = checked(api.listNew(0));
-        try {
-            for (String v : values) {
-                MemorySegment s = string(v);
-                try {
-                    checked(api.listAppend(list, s));
-                } finally {
-                    api.decRef(s);
-                }
+        return checked(newList(values));
+    }
+
+    /**
+     * New reference to the Python value of {@code value}, or throws:
+     * <ul>
+     *   <li>{@code null} → None; a {@link Boolean} → bool; a {@link Long}, {@link Integer},
+     *       {@link Short} or {@link Byte} → int; a {@link String} → str; a {@link List} → list
+     *       (its items converted alike);</li>
+     *   <li>a {@link MemorySegment} → that Python object itself (NULL → None), or a
+     *       {@link PythonFunction} → its callable: both borrowed, the result is a new reference;</li>
+     *   <li>a {@link JavaFunction.Named} → a new builtin function running its body.</li>
+     * </ul>
+     *
+     * @throws IllegalArgumentException for any other Java type
+     */
+    public MemorySegment toPython(Object value) {
+        return checked(newObject(value));
+    }
+
+    /** {@link #toPython}, but NULL with the Python exception set when Python fails (out of memory). */
+    MemorySegment newObject(Object value) {
+        return switch (value) {
+            case null -> newReference(api.none);
+            case MemorySegment o -> newReference(CPython.isNull(o) ? api.none : o);
+            case PythonFunction f -> newReference(f.object());
+            case Boolean b -> api.bool(b);
+            case Long n -> api.longFrom(n);
+            case Integer n -> api.longFrom(n);
+            case Short n -> api.longFrom(n);
+            case Byte n -> api.longFrom(n);
+            case String str -> newString(str);
+            case List<?> items -> newList(items);
+            case JavaFunction.Named f -> JavaFunction.create(api, f.name(), f.body());
+            default -> throw new IllegalArgumentException("jwsgi passes no " + value.getClass().getName()
+                    + " to Python; use null, Boolean, Long, Integer, String, List, a Python object or a JavaFunction.Named");
+        };
+    }
+
+    private MemorySegment newReference(MemorySegment o) {
+        api.incRef(o);
+        return o;
+    }
+
+    private MemorySegment newList(List<?> values) {
+        MemorySegment list = api.listNew(0);
+        if (CPython.isNull(list)) return list;
+        for (Object v : values) {
+            MemorySegment item = newObject(v);
+            int status = CPython.isNull(item) ? -1 : api.listAppend(list, item);
+            api.decRef(item);
+            if (status == -1) {
+                api.decRef(list);
+                return MemorySegment.NULL;
             }
-            return list;
-        } catch (RuntimeException e) {
-            api.decRef(list);
-            throw e;
+        }
+        return list;
+    }
+
+    /**
+     * The Java value of a Python object (borrowed): None → {@code null}, bool → {@link Boolean},
+     * int → {@link Long}, str → {@link String}, list or tuple → {@link List} of the items' values.
+     *
+     * @throws PythonException for any other type, or an int that does not fit in a long
+     */
+    public Object fromPython(MemorySegment o) {
+        if (o.address() == api.none.address()) return null;
+        if (o.address() == api.pyTrue.address()) return Boolean.TRUE;
+        if (o.address() == api.pyFalse.address()) return Boolean.FALSE;
+        if (api.isUnicode(o)) return toJava(o);
+        if (api.isLong(o)) {
+            long v = api.longValue(o);
+            if (v == -1 && !CPython.isNull(api.errOccurred())) throw fetchError();
+            return v;
+        }
+        boolean list = api.isList(o);
+        if (list || api.isTuple(o)) {
+            long n = list ? api.listSize(o) : api.tupleSize(o);
+            List<Object> values = new ArrayList<>((int) n);
+            for (long i = 0; i < n; i++) values.add(fromPython(list ? api.listGetItem(o, i) : api.tupleGetItem(o, i)));
+            return values;
+        }
+        MemorySegment type = checked(getAttr(o, "__class__"));
+        try {
+            throw new PythonException("TypeError", "a Python " + attrString(type, "__name__", "object")
+                    + " has no Java value; jwsgi reads None, bool, int, str, list and tuple", "", false);
+        } finally {
+            api.decRef(type);
+        }
+    }
+
+    /**
+     * Calls {@code function} of the bundled glue module {@code module} (loaded once) with
+     * {@link #toPython Java values}, and returns its result's {@link #fromPython Java value}.
+     *
+     * @throws PythonException when it raised
+     */
+    public Object callGlue(String module, String function, Object... args) {
+        try (PythonFunction f = glueFunction(module, function)) {
+            return f.call(args);
+        }
+    }
+
+    /** {@code function} of the bundled glue module {@code module} (loaded once), for repeated calls. */
+    public PythonFunction glueFunction(String module, String function) {
+        MemorySegment m = bundledModuleOnce(module);
+        try {
+            return new PythonFunction(this, checked(getAttr(m, function)));
+        } finally {
+            api.decRef(m);
         }
     }
 
@@ -223,6 +323,11 @@ public final class Interpreter {
                 api.decRef(code);
             }
         }
+    }
+
+    /** Runs a bundled module for its effect (registering it in {@code sys.modules}), or throws. */
+    public void runBundledModule(String name) {
+        api.decRef(loadBundledModule(name));
     }
 
     /**

@@ -49,6 +49,14 @@ public final class JavaFunction {
         MemorySegment call(Arguments args);
     }
 
+    /**
+     * A function to make in the interpreter it is passed to, as an argument of
+     * {@link Interpreter#callGlue} or {@link PythonFunction#call} ({@link Interpreter#toPython}).
+     *
+     * @param name what Python and jwsgi's error messages call it
+     */
+    public record Named(String name, Body body) {}
+
     /** The positional arguments of one call (borrowed references). */
     public record Arguments(MemorySegment array, long count) {
         public MemorySegment get(int index) {

@@ -1,7 +1,6 @@
 package jwsgi.server;
 
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.FileSystems;
 import java.nio.file.Path;
@@ -10,6 +9,7 @@ import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -18,7 +18,6 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
-import jwsgi.python.CPython;
 import jwsgi.python.Interpreter;
 import jwsgi.python.PythonException;
 import jwsgi.python.PythonRuntime;
@@ -141,26 +140,9 @@ final class Reloader implements AutoCloseable {
     }
 
     private List<Path> moduleFiles(Interpreter py) {
-        CPython api = py.api();
-        MemorySegment glue = py.bundledModuleOnce("_jwsgi");
-        try {
-            MemorySegment fn = py.checked(py.getAttr(glue, "module_files"));
-            try {
-                MemorySegment list = py.checked(api.call(fn));
-                try {
-                    long n = api.listSize(list);
-                    Path[] paths = new Path[(int) n];
-                    for (int i = 0; i < n; i++) paths[i] = Path.of(py.toJava(api.listGetItem(list, i)));
-                    return List.of(paths);
-                } finally {
-                    api.decRef(list);
-                }
-            } finally {
-                api.decRef(fn);
-            }
-        } finally {
-            api.decRef(glue);
-        }
+        List<Path> paths = new ArrayList<>();
+        for (Object file : (List<?>) py.callGlue("_jwsgi", "module_files")) paths.add(Path.of((String) file));
+        return List.copyOf(paths);
     }
 
     /**
