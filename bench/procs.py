@@ -17,9 +17,19 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 def free_port():
     """A loopback port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(n):
+    """n different loopback ports nobody listens on right now (held together while chosen)."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def _children_map():
@@ -158,28 +168,63 @@ def _response_end(buf):
     return end if len(buf) >= end else None
 
 
-def closes_after_response(port, request, timeout):
-    """Whether the server closes the connection promptly (within a second) after answering a
-    request that says "Connection: close", as HTTP/1.1 requires (RFC 9112, section 9.6)."""
+def after_response(port, request, timeout, linger=1.0):
+    """What the server does with the connection after answering `request`: {"closed": whether it
+    closed it within `linger` seconds of a complete response, "said_close": whether the response
+    said "Connection: close", "complete": whether a whole response came}. A client must close
+    after a request that says "Connection: close" (RFC 9112, section 9.6); a server that closes
+    after a keep-alive request without saying so makes wrk count a read error per response."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(request)
         got = bytearray()
         deadline = time.monotonic() + timeout
+        complete = False
         while time.monotonic() < deadline:
-            if _response_end(got) is not None:
-                # The whole response is here: the connection must end right after it.
-                s.settimeout(1.0)
-                deadline = min(deadline, time.monotonic() + 1.0)
+            if not complete and _response_end(got) is not None:
+                # The whole response is here: does the connection end right after it?
+                complete = True
+                s.settimeout(linger)
+                deadline = min(deadline, time.monotonic() + linger)
             try:
                 data = s.recv(65536)
             except socket.timeout:
-                return False
+                break
             except ConnectionResetError:
-                return True
+                data = b""
             if not data:
-                return True
+                return {"closed": complete or _response_end(got) is not None, "said_close": _says_close(got),
+                        "complete": complete or _response_end(got) is not None}
             got += data
-        return False
+        return {"closed": False, "said_close": _says_close(got), "complete": complete}
+
+
+def _says_close(buf):
+    head = bytes(buf[:max(0, buf.find(b"\r\n\r\n"))]).lower()
+    return any(line.startswith(b"connection:") and b"close" in line for line in head.split(b"\r\n"))
+
+
+def wait_ready(target, check, timeout, poll=0.2, settle=0.3):
+    """Polls check() until it returns None (meaning: answered correctly) or timeout; check()
+    raising OSError means "not answering yet". `target` has alive() and exit_description().
+    After a correct answer it waits `settle` seconds and checks that the target still runs.
+    Returns None when ready, else a description of what went wrong."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if not target.alive():
+            return target.exit_description() + " before answering"
+        try:
+            problem = check()
+        except OSError as e:
+            last = f"no answer ({e})"
+            time.sleep(poll)
+            continue
+        if problem is None:
+            # Whoever answered must be ours: a server that lost the port race has exited.
+            time.sleep(settle)
+            return None if target.alive() else target.exit_description()
+        return problem
+    return f"not ready after {timeout:.0f} s: {last}"
 
 
 class Server:
@@ -214,26 +259,15 @@ class Server:
         except OSError:
             return ""
 
-    def wait_ready(self, check, timeout):
-        """Polls check() until it returns None (meaning: answered correctly) or timeout.
-        Returns None when ready, else a description of what went wrong."""
-        deadline = time.monotonic() + timeout
-        last = "no answer"
-        while time.monotonic() < deadline:
-            if not self.alive():
-                return f"exited with code {self.proc.returncode} before answering"
-            try:
-                problem = check()
-            except OSError as e:
-                last = f"no answer ({e})"
-                time.sleep(0.2)
-                continue
-            if problem is None:
-                # Whoever answered must be ours: a server that lost the port race has exited.
-                time.sleep(0.3)
-                return None if self.alive() else f"exited with code {self.proc.returncode}"
-            return problem
-        return f"not ready after {timeout:.0f} s: {last}"
+    def exit_description(self):
+        return f"exited with code {self.proc.returncode}"
+
+    def front_pids(self):
+        """The processes of a proxy in front of the server (none: see nginx.Behind)."""
+        return []
+
+    def wait_ready(self, check, timeout, poll=0.2, settle=0.3):
+        return wait_ready(self, check, timeout, poll, settle)
 
     def request_stop(self):
         """Sends the stop signal (once) without waiting, so several servers can stop together."""
