@@ -3,13 +3,14 @@
 Ready, for every server alike: the first correct answer (status and body checked) to a request
 sent every READY_POLL seconds from its launch; a server's own "Listening"/"ready" line is not used,
 since servers print it at different points (gunicorn's and jwsgi's masters before their workers
-have imported the app, uWSGI's after). From that moment wrk runs back to back for one second at a
-time, with the scenario's connections, for --cold-seconds: each window's requests/s, p99 and the
-server's CPU use. The report compares the first 10 s with the best peer's and gives the time to
-90% of the steady rate (report.cold_summary).
+have imported the app, uWSGI's after). From that moment one wrk run, with the scenario's
+connections kept open, counts the responses of each second since ready (wrk_report.lua, BENCH_T0)
+for --cold-seconds, while the server's CPU use is sampled each second. The report compares the
+first 10 s with the best peer's and gives the time to 90% of the steady rate (report.cold_summary).
 """
 import os
 import shlex
+import subprocess
 import time
 
 import measure
@@ -61,21 +62,40 @@ def _one(scenario, name, rnd, context, args, results, out_dir, env, apps, connec
             results["failures"].append({"scenario": scenario.name, "server": name, "problem": problem,
                                         "log": server.log_tail()})
             return {"error": f"{problem}\n{server.log_tail()}"}
-        ready = first[0]
-        windows = []
-        for _ in range(int(args.cold_seconds)):
-            start = time.monotonic() - ready
-            run = measure.measure(server, scenario, connections, 1, log)
-            if "error" in run:
-                return {"error": run["error"], "startup_s": ready - launched, "windows": windows}
-            windows.append({"t_s": start, "duration_s": run["duration_s"], "rps": run["rps"],
-                            "requests": run["requests"], "p99_ms": run["p99_ms"], "cpu_cores": run["cpu_cores"],
-                            "errors": run["errors"], "errors_total": run["errors_total"], "pss_mb": run["pss_mb"]})
-        if rnd == 1:
+        got = _seconds(server, scenario, port, connections, int(args.cold_seconds), first[0], log)
+        got["startup_s"] = first[0] - launched
+        if rnd == 1 and "error" not in got:
             _probe(scenario, port, info)
-        return {"startup_s": ready - launched, "windows": windows}
+        return got
     finally:
         server.stop()
+
+
+def _seconds(server, scenario, port, connections, seconds, ready, log):
+    """One wrk run from ready on, its responses counted per second since ready (wrk_report.lua),
+    and the server's CPU use in each of those seconds, sampled from /proc meanwhile."""
+    # One second more than reported: wrk starts a few ms after ready and must cover the last one.
+    argv = measure.wrk_argv(scenario, port, connections, seconds + 1)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=measure.wrk_env(scenario, t0=ready))
+    try:
+        cpu = [procs.cpu_seconds(server.pids())]
+        for k in range(1, seconds + 1):
+            time.sleep(max(0.0, ready + k - time.monotonic()))
+            cpu.append(procs.cpu_seconds(server.pids()))
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    log.write(f"$ BENCH_T0={ready:.6f} {shlex.join(argv)}\n{out}{err}\n")
+    wrk, counts = measure.parse_wrk(out)
+    if wrk is None or counts is None:
+        return {"error": f"wrk exited {proc.returncode}: {(err or out).strip()[-300:]}"}
+    got = measure.summarize(wrk)
+    got["windows"] = [{"t_s": k, "duration_s": 1.0, "requests": counts.get(k, 0), "rps": counts.get(k, 0),
+                       "cpu_cores": cpu[k + 1] - cpu[k]} for k in range(seconds)]
+    return got
 
 
 def _probe(scenario, port, info):

@@ -105,23 +105,66 @@ def behaviour_probe(scenario, port, connections, seconds=PROBE_SECONDS):
     return {"flags": flags, "notes": notes, "closes_silently": closes_silently}
 
 
-def run_wrk(scenario, port, connections, seconds, log, delay_ms=0.0):
-    """(wrk's summary as a dict, None) or (None, what went wrong)."""
+def wrk_argv(scenario, port, connections, seconds):
     argv = ["wrk", "-t", str(min(cores(), connections)), "-c", str(connections), "-d", f"{seconds:g}s",
             "--timeout", WRK_TIMEOUT, "--latency", "-s", os.path.join(BENCH, "wrk_report.lua")]
     if scenario.close:
         argv += ["-H", "Connection: close"]
-    argv.append(f"http://127.0.0.1:{port}{scenario.path}")
+    return argv + [f"http://127.0.0.1:{port}{scenario.path}"]
+
+
+def wrk_env(scenario, delay_ms=0.0, t0=None):
+    """wrk_report.lua's settings: the POST body, the pacing wait, and (t0: a time.monotonic()
+    value) counting the responses of each second from t0."""
     env = dict(os.environ, BENCH_POST_BYTES=str(scenario.post_bytes), BENCH_DELAY_MS=f"{delay_ms:.3f}")
+    if t0 is not None:
+        env["BENCH_T0"] = f"{t0:.6f}"
+    return env
+
+
+def parse_wrk(stdout):
+    """(wrk's summary, {second: responses} or None) from wrk_report.lua's lines; (None, None) if absent."""
+    summary = seconds = None
+    for line in stdout.splitlines():
+        if line.startswith("BENCH_RESULT "):
+            summary = json.loads(line[len("BENCH_RESULT "):])
+        elif line.startswith("BENCH_SECONDS "):
+            seconds = {int(k): v for k, v in json.loads(line[len("BENCH_SECONDS "):]).items()}
+    return summary, seconds
+
+
+def run_wrk(scenario, port, connections, seconds, log, delay_ms=0.0):
+    """(wrk's summary as a dict, None) or (None, what went wrong)."""
+    argv = wrk_argv(scenario, port, connections, seconds)
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=seconds + 30)
+        done = subprocess.run(argv, capture_output=True, text=True, env=wrk_env(scenario, delay_ms),
+                              timeout=seconds + 30)
     except subprocess.TimeoutExpired:
         return None, "wrk did not finish in time"
     log.write(f"$ {shlex.join(argv)}\n{done.stdout}{done.stderr}\n")
-    for line in done.stdout.splitlines():
-        if line.startswith("BENCH_RESULT "):
-            return json.loads(line[len("BENCH_RESULT "):]), None
-    return None, f"wrk exited {done.returncode}: {(done.stderr or done.stdout).strip()[-300:]}"
+    summary, _ = parse_wrk(done.stdout)
+    if summary is None:
+        return None, f"wrk exited {done.returncode}: {(done.stderr or done.stdout).strip()[-300:]}"
+    return summary, None
+
+
+def summarize(wrk):
+    """The per-run numbers of a wrk summary: rate, latency, errors."""
+    requests = wrk["requests"]
+    duration = wrk["duration_us"] / 1e6
+    errors = {k: wrk[k] for k in ("connect", "read", "write", "status", "timeout")}
+    return {
+        "rps": requests / duration if duration else 0.0,
+        "requests": requests,
+        "duration_s": duration,
+        "p50_ms": wrk["lat_p50_us"] / 1000, "p90_ms": wrk["lat_p90_us"] / 1000,
+        "p99_ms": wrk["lat_p99_us"] / 1000, "max_ms": wrk["lat_max_us"] / 1000,
+        "mean_ms": wrk["lat_mean_us"] / 1000,
+        "errors": errors, "errors_total": sum(errors.values()),
+        # Little's law: the requests the server had in hand on average (approximate: requests
+        # still unanswered when wrk stops are not counted).
+        "served_concurrency": (requests / duration) * wrk["lat_mean_us"] / 1e6 if duration else 0.0,
+    }
 
 
 def measure(server, scenario, connections, seconds, log, delay_ms=0.0):
@@ -136,25 +179,11 @@ def measure(server, scenario, connections, seconds, log, delay_ms=0.0):
     rss, pss = procs.memory_mb(pids)
     if wrk is None:
         return {"error": error}
-    requests = wrk["requests"]
-    duration = wrk["duration_us"] / 1e6
-    errors = {k: wrk[k] for k in ("connect", "read", "write", "status", "timeout")}
-    run = {
-        "rps": requests / duration if duration else 0.0,
-        "requests": requests,
-        "duration_s": duration,
-        "p50_ms": wrk["lat_p50_us"] / 1000, "p90_ms": wrk["lat_p90_us"] / 1000,
-        "p99_ms": wrk["lat_p99_us"] / 1000, "max_ms": wrk["lat_max_us"] / 1000,
-        "mean_ms": wrk["lat_mean_us"] / 1000,
-        "errors": errors, "errors_total": sum(errors.values()),
-        "rss_mb": rss, "pss_mb": pss, "processes": len(pids),
-        "cpu_us_per_req": cpu * 1e6 / requests if requests else None,
-        "cpu_cores": cpu / duration if duration else None,
-        # Little's law: the requests the server had in hand on average (approximate: requests
-        # still unanswered when wrk stops are not counted).
-        "served_concurrency": (requests / duration) * wrk["lat_mean_us"] / 1e6 if duration else 0.0,
-        "loadavg_before": load,
-    }
+    run = summarize(wrk)
+    run.update(rss_mb=rss, pss_mb=pss, processes=len(pids), loadavg_before=load,
+               cpu_us_per_req=cpu * 1e6 / run["requests"] if run["requests"] else None,
+               cpu_cores=cpu / run["duration_s"] if run["duration_s"] else None)
+    duration = run["duration_s"]
     if front:
         front_rss, front_pss = procs.memory_mb(front)
         run.update(front_cpu_cores=front_cpu / duration if duration else None, front_rss_mb=front_rss,

@@ -177,8 +177,8 @@ def cold_summary(results):
                 reach.append(hit["t_s"] + hit["duration_s"] if hit else None)
             s["to_90_s"] = median(reach) if reach and None not in reach else None
             s["to_90_reached"] = sum(r is not None for r in reach)
-            requests = sum(w["requests"] for g in ok for w in g["windows"])
-            counted = sum(counted_errors(w, info) for g in ok for w in g["windows"])
+            requests = sum(g["requests"] for g in ok)
+            counted = sum(counted_errors(g, info) for g in ok)
             s["error_rate"] = counted / requests if requests else None
             s["valid"] = bool(ok) and not s["flags"] and (s["error_rate"] or 0) <= MAX_ERROR_RATE
             summary.setdefault(scenario, {})[server] = s

@@ -98,9 +98,9 @@ def _cold(results):
     meta = results["meta"]
     lines = ["## The first seconds", "",
              "A fresh server per round. Ready = its first correct answer to a request sent every 20 ms from its "
-             "launch (start-up: launch to that answer). Then wrk runs one second at a time; each column is the "
-             f"requests/s of that second (median of the rounds). First {COLD_WINDOW_LIMIT} s: requests / seconds over "
-             f"the windows that started in the first {COLD_WINDOW_LIMIT} s. To {STEADY_SHARE:.0%}: the end of the "
+             "launch (start-up: launch to that answer). Then one wrk run counts the responses of each second since "
+             "that answer; each column is the requests/s of that second (median of the rounds). First "
+             f"{COLD_WINDOW_LIMIT} s: the requests of those seconds / {COLD_WINDOW_LIMIT}. To {STEADY_SHARE:.0%}: the end of the "
              f"first window at {STEADY_SHARE:.0%} of the steady rate or more (the median of the server in the "
              "scenario's warm twin).", ""]
     for scenario, servers in cold.items():
