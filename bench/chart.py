@@ -91,7 +91,7 @@ def _cold_panel(ax, results):
     ax.tick_params(labelsize=7.5)
     ax.grid(alpha=0.3)
     if shown:
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="best")
     else:
         ax.set_title("cold start (not run)", fontsize=9, loc="left")
         ax.axis("off")

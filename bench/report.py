@@ -77,8 +77,8 @@ def aggregate(results):
             s["errors"] = sum(r["errors_total"] for r in ok)
             s["read_errors"] = sum(r["errors"]["read"] for r in ok)
             s["requests"] = sum(r["requests"] for r in ok)
-            counted = sum(counted_errors(r, info) for r in ok)
-            s["error_rate"] = counted / s["requests"] if s["requests"] else None
+            s["counted_errors"] = sum(counted_errors(r, info) for r in ok)
+            s["error_rate"] = s["counted_errors"] / s["requests"] if s["requests"] else None
             s["valid"] = bool(ok) and not s["flags"] and (s["error_rate"] or 0) <= MAX_ERROR_RATE
             summary.setdefault(scenario, {})[server] = s
     return summary

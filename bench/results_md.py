@@ -51,7 +51,8 @@ def _against_best(results, summary):
         if not names:
             continue
         nginx_cols = family == "nginx"
-        lines += [f"### {FAMILY_TITLES[family].capitalize()}", "",
+        title = FAMILY_TITLES[family]
+        lines += [f"### {title[0].upper() + title[1:]}", "",
                   "| scenario | jwsgi | jwsgi rps | best peer | peer rps | jwsgi / peer | p99 jwsgi | p99 peer | "
                   "PSS jwsgi | PSS peer |" + (" nginx CPU jwsgi | nginx CPU peer |" if nginx_cols else ""),
                   "|---|---|---:|---|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if nginx_cols else "")]
@@ -155,7 +156,7 @@ def _paced(results, summary):
 
 
 def _memory(results, summary):
-    warm = [s for s in summary if results["scenarios"][s]["family"] in ("keepalive", "nginx")]
+    warm = [s for s in summary if results["scenarios"][s]["family"] in ("keepalive", "close", "nginx")]
     if not warm:
         return []
     names = sorted({n for s in warm for n in summary[s] if n != "nginx-static"}, key=_order)
@@ -219,6 +220,9 @@ def _every_server(results, summary):
         best_rps = servers[best]["rps"] if best else None
         for name, s in sorted(servers.items(), key=lambda kv: _order(kv[0])):
             notes = [f"FLAGGED: {f}" for f in s["flags"]] + s["notes"]
+            if s["errors"] > s["counted_errors"]:
+                notes.append(f"{s['errors'] - s['counted_errors']:,} read errors not counted: wrk's read after each "
+                             "response the server closed")
             if s["error_rate"] and s["error_rate"] > MAX_ERROR_RATE:
                 notes.append(f"{s['error_rate']:.0%} errors")
             if s["failed_rounds"]:
@@ -227,7 +231,7 @@ def _every_server(results, summary):
             mark = "**" if name == best else ""
             lines.append(f"| {mark}{name}{mark} | {label} | {fmt(s['rps'])}{spread(s['rps_min'], s['rps_max'])} | "
                          f"{fmt(ratio(s['rps'], best_rps), 2, 'x')} | {fmt(s['p50_ms'], 2)} | "
-                         f"{fmt(s['p99_ms'], 2)}{spread(s['p99_min'], s['p99_max'], 2)} | {s['errors']:,} | "
+                         f"{fmt(s['p99_ms'], 2)}{spread(s['p99_min'], s['p99_max'], 2)} | {s['counted_errors']:,} | "
                          f"{fmt(s['pss_mb'])} | {fmt(s['rss_mb'])} | {fmt(s['cpu_us_per_req'], 1)} | "
                          f"{fmt(s['served_concurrency'], 0)} |" + (f" {fmt(s['front_cpu_cores'], 2)} |" if nginx_cols else "")
                          + f" {s['rounds']} |")
