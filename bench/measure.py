@@ -83,11 +83,13 @@ def behaviour_probe(scenario, port, connections, seconds=PROBE_SECONDS):
     server under overload), and a server that closes every connection after its response: it
     pays a connection per request, which wrk counts correctly (one response each) apart from a
     read error per response when the server does not say Connection: close; those read errors
-    are not counted as errors (report.aggregate)."""
+    are not counted as errors (report.counted_errors)."""
     flags, notes = [], []
     try:
         after = connection_probe(scenario, port)
-        if scenario.close and not after["closed"]:
+        if not after["complete"]:
+            flags.append("no complete response to the probe's request within 5 s")
+        elif scenario.close and not after["closed"]:
             flags.append("ignores Connection: close (keeps the connection open, so wrk reuses it)")
         if closing_note(after) and not scenario.close:
             notes.append(closing_note(after))

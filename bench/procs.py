@@ -192,8 +192,8 @@ def after_response(port, request, timeout, linger=1.0):
             except ConnectionResetError:
                 data = b""
             if not data:
-                return {"closed": complete or _response_end(got) is not None, "said_close": _says_close(got),
-                        "complete": complete or _response_end(got) is not None}
+                whole = complete or _response_end(got) is not None
+                return {"closed": whole, "said_close": _says_close(got), "complete": whole}
             got += data
         return {"closed": False, "said_close": _says_close(got), "complete": complete}
 
