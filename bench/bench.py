@@ -29,6 +29,7 @@ import procs
 import report
 import results_md
 import scenarios as scenario_table
+import selfcheck
 import servers
 from servers import SERVERS
 
@@ -61,7 +62,7 @@ def parse_args(argv):
     p.add_argument("--chart", help="where to write the PNG chart (default: docs/bench.png after a full run, else the results folder)")
     p.add_argument("--out", help="results folder (default: bench/results/<timestamp>)")
     p.add_argument("--selfcheck", action="store_true", help="check the apps, the app-alone loop, the command "
-                   "tables and the nginx configs; start no server (a few seconds)")
+                   "tables, the nginx configs and the report on made-up numbers; start no server (seconds)")
     args = p.parse_args(argv)
     quick = args.quick
     args.duration = args.duration or (2.0 if quick else FULL_DURATION)
@@ -232,52 +233,10 @@ def estimate_seconds(scenarios, names, context, args):
     return total
 
 
-def selfcheck():
-    """Each scenario's app answers as expected through the app-alone loop; the command tables
-    format; nginx accepts each generated config (when nginx is installed). Starts no server."""
-    import tempfile
-    import ceiling
-    failures, passed = [], 0
-    context = context_for("java", "jwsgi.jar", 2)
-    for scenario in scenario_table.SCENARIOS:
-        try:
-            app = ceiling.load_app(APPS, scenario.app)
-            template = ceiling.environ_template(scenario.path, scenario.method, scenario.post_bytes)
-            status, body = ceiling.call_once(app, template, b"b" * scenario.post_bytes)
-            problem = measure.check_answer(scenario, int(status.split()[0]), body)
-            if scenario.kind == "cpu":
-                ceiling.measure(app, template, b"b" * scenario.post_bytes, 0.05)
-        except Exception as e:  # a broken app must be reported, whatever it raised
-            problem = f"{type(e).__name__}: {e}"
-        if problem:
-            failures.append(f"scenario {scenario.name} ({scenario.app} {scenario.path}): {problem}")
-        else:
-            passed += 1
-        for name in SERVERS:
-            try:
-                if servers.runs_in(name, scenario):
-                    servers.command(name, scenario, context, 8000)
-                passed += 1
-            except (KeyError, IndexError, ValueError) as e:
-                failures.append(f"server {name}, scenario {scenario.name}: bad command template: {e}")
-    if os.access(nginx.NGINX, os.X_OK):
-        with tempfile.TemporaryDirectory(prefix="bench-nginx-") as tmp:
-            for upstream in ("http", "http-keepalive", "uwsgi", "static"):
-                problem = nginx.check_config(upstream, os.path.join(tmp, upstream))
-                if problem:
-                    failures.append(f"nginx rejects the config for upstream {upstream}: {problem}")
-                else:
-                    passed += 1
-    for failure in failures:
-        print("bench selfcheck: " + failure, file=sys.stderr)
-    print(f"selfcheck: {passed} passed, {len(failures)} failed")
-    return 1 if failures else 0
-
-
 def main(argv):
     args, parser = parse_args(argv)
     if args.selfcheck:
-        return selfcheck()
+        return selfcheck.run(APPS, context_for("java", "jwsgi.jar", 2))
     scenarios, unknown = scenario_table.select(args.scenarios, args.quick)
     if unknown:
         parser.error(f"unknown scenario {', '.join(unknown)}; choose from {', '.join(scenario_table.FAMILIES)}, all, "
