@@ -80,7 +80,7 @@ def _cold_panel(ax, results):
         per_round = cold_ratios(servers, "jwsgi", best)
         first = ratio(jw["first_rps"], servers[best]["first_rps"])
         line, = ax.plot(seconds, values, marker="o", markersize=3,
-                        label=f"{scenario}: first {COLD_WINDOW_LIMIT} s {first:.2f}x"
+                        label=f"{scenario}: first {min(COLD_WINDOW_LIMIT, width)} s {first:.2f}x"
                               + (f" [{min(per_round):.2f}-{max(per_round):.2f}]" if len(per_round) > 1 else "")
                               + f" vs {best} ({servers[best]['label']})")
         ax.fill_between(seconds, [v or 0 for v in low], [v or 0 for v in high], color=line.get_color(), alpha=0.15)

@@ -97,11 +97,12 @@ def _cold(results):
     if not cold:
         return []
     meta = results["meta"]
+    limit = min(COLD_WINDOW_LIMIT, meta["cold_seconds"])
     lines = ["## The first seconds", "",
              "A fresh server per round. Ready = its first correct answer to a request sent every 20 ms from its "
              "launch (start-up: launch to that answer). Then one wrk run counts the responses of each second since "
              "that answer; each column is the requests/s of that second (median of the rounds). First "
-             f"{COLD_WINDOW_LIMIT} s: the requests of those seconds / {COLD_WINDOW_LIMIT}. To {STEADY_SHARE:.0%}: the end of the "
+             f"{limit} s: the requests of those seconds / {limit}. To {STEADY_SHARE:.0%}: the end of the "
              f"first window at {STEADY_SHARE:.0%} of the steady rate or more (the median of the server in the "
              "scenario's warm twin).", ""]
     for scenario, servers in cold.items():
@@ -111,11 +112,11 @@ def _cold(results):
         per_round = cold_ratios(servers, "jwsgi", best) if jw and best else []
         lines += [f"### {scenario}: {results['scenarios'][scenario]['what']}", ""]
         if jw and best:
-            lines += [f"jwsgi / best peer ({best}, {servers[best]['label']}) over the first {COLD_WINDOW_LIMIT} s: "
+            lines += [f"jwsgi / best peer ({best}, {servers[best]['label']}) over the first {limit} s: "
                       f"**{fmt(ratio(jw['first_rps'], servers[best]['first_rps']), 2, 'x')}**"
                       f"{spread(min(per_round, default=None), max(per_round, default=None), 2)}.", ""]
         lines += ["| server | start-up s | " + " | ".join(f"{i + 1}" for i in range(width))
-                  + f" | first {COLD_WINDOW_LIMIT} s | steady | to {STEADY_SHARE:.0%} | rounds |",
+                  + f" | first {limit} s | steady | to {STEADY_SHARE:.0%} | rounds |",
                   "|---|---:|" + "---:|" * width + "---:|---:|---:|---:|"]
         for name, s in sorted(servers.items(), key=lambda kv: _order(kv[0])):
             cells = [fmt(v) for v in s["per_second"][:width]] + [""] * (width - len(s["per_second"][:width]))
