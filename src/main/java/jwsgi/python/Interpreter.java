@@ -273,6 +273,31 @@ public final class Interpreter {
         }
     }
 
+    /** New reference to the result of {@code o.name()}, or NULL with an exception set. */
+    public MemorySegment callMethod(MemorySegment o, String name) {
+        MemorySegment method = getAttr(o, name);
+        if (CPython.isNull(method)) return method;
+        try {
+            return api.call(method);
+        } finally {
+            api.decRef(method);
+        }
+    }
+
+    /** The name of {@code o}'s type, for error messages; "object" when it cannot be read (no exception is left set). */
+    public String typeName(MemorySegment o) {
+        MemorySegment type = getAttr(o, "__class__");
+        if (CPython.isNull(type)) {
+            api.errClear();
+            return "object";
+        }
+        try {
+            return attrString(type, "__name__", "object");
+        } finally {
+            api.decRef(type);
+        }
+    }
+
     /** {@code o.name = value}, or throws. */
     public void setAttr(MemorySegment o, String name, MemorySegment value) {
         try (Arena arena = Arena.ofConfined()) {

@@ -1,7 +1,6 @@
 package jwsgi.python;
 
 import java.lang.foreign.MemorySegment;
-import java.util.function.Supplier;
 
 /**
  * The Python thread state of one platform thread, created once and kept for the thread's life.
@@ -60,11 +59,17 @@ public final class PythonThread {
         inside = false;
     }
 
+    /** A blocking Java operation, which may fail with {@code E}. */
+    @FunctionalInterface
+    public interface Blocking<T, E extends Exception> {
+        T get() throws E;
+    }
+
     /**
-     * Runs a blocking Java operation with the GIL released, then takes it back. Only for
-     * code that runs between {@link #enter} and {@link #exit}.
+     * Runs a blocking Java operation with the GIL released, then takes it back, also when it
+     * throws. Only for code that runs between {@link #enter} and {@link #exit}.
      */
-    public <T> T released(Supplier<T> blocking) {
+    public <T, E extends Exception> T released(Blocking<T, E> blocking) throws E {
         threadStates.save();
         try {
             return blocking.get();
