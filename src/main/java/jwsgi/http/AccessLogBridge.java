@@ -1,13 +1,11 @@
 package jwsgi.http;
 
 import java.time.Instant;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 import jwsgi.log.AccessLog;
 import jwsgi.log.AccessLogFormat;
+import jwsgi.wsgi.LoggedEnviron;
 import jwsgi.wsgi.ResponseHead;
 
 import org.eclipse.jetty.http.HttpField;
@@ -29,16 +27,13 @@ import org.eclipse.jetty.server.Response;
 final class AccessLogBridge implements RequestLog {
     /** Request attribute: the app's {@link ResponseHead}. */
     static final String APP_HEAD = "jwsgi.access.head";
-    /** Request attribute: the logged environ values (String[], in the order of the keys given). */
+    /** Request attribute: the {@link LoggedEnviron} of a request the app answered. */
     static final String ENVIRON = "jwsgi.access.environ";
 
     private final AccessLog log;
-    private final Map<String, Integer> environIndex = new HashMap<>();
 
-    /** @param environKeys the keys whose values the workers pass in {@link #ENVIRON}, in that order */
-    AccessLogBridge(AccessLog log, List<String> environKeys) {
+    AccessLogBridge(AccessLog log) {
         this.log = log;
-        for (int i = 0; i < environKeys.size(); i++) environIndex.put(environKeys.get(i), i);
     }
 
     @Override
@@ -52,22 +47,19 @@ final class AccessLogBridge implements RequestLog {
         private final Response response;
         private final long endNanos;
         private final Instant end;
-        private final String[] environ;
+        private final LoggedEnviron environ;
 
         Facts(Request request, Response response, long endNanos, Instant end) {
             this.request = request;
             this.response = response;
             this.endNanos = endNanos;
             this.end = end;
-            this.environ = request.getAttribute(ENVIRON) instanceof String[] values ? values : null;
+            this.environ = request.getAttribute(ENVIRON) instanceof LoggedEnviron values ? values : null;
         }
 
         @Override
         public String environ(String key) {
-            if (environ != null) {
-                Integer i = environIndex.get(key);
-                if (i != null) return environ[i];
-            }
+            if (environ != null && environ.has(key)) return environ.get(key);
             return derived(key);
         }
 

@@ -120,10 +120,9 @@ public final class HttpServer {
      * Sets up the connectors; nothing is bound until {@link #open}, and nothing runs until
      * {@link #start}, so the pool's app need not be loaded yet.
      *
-     * @param accessLog   the access log, or null
-     * @param environKeys the environ keys the workers hand over for the access log, in their order
+     * @param accessLog the access log, or null
      */
-    public HttpServer(Options options, Frontend frontend, WorkerPool pool, AccessLog accessLog, List<String> environKeys) {
+    public HttpServer(Options options, Frontend frontend, WorkerPool pool, AccessLog accessLog) {
         this.options = options;
         this.frontend = frontend;
         this.pool = pool;
@@ -161,7 +160,7 @@ public final class HttpServer {
         }
         server.setErrorHandler(new ErrorResponses());
         server.setStopTimeout(options.gracefulTimeout().toMillis());
-        if (accessLog != null) server.setRequestLog(new AccessLogBridge(accessLog, environKeys));
+        if (accessLog != null) server.setRequestLog(new AccessLogBridge(accessLog));
     }
 
     /** The protocol stack of one listener, outermost first: [PROXY] [TLS [ALPN]] then HTTP/1.1, HTTP/2, uwsgi or FastCGI. */

@@ -12,6 +12,7 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 import jwsgi.wsgi.Exchange;
+import jwsgi.wsgi.LoggedEnviron;
 import jwsgi.wsgi.ResponseHead;
 
 import org.eclipse.jetty.http.HttpFields;
@@ -227,7 +228,7 @@ final class JettyExchange implements Exchange {
     }
 
     @Override
-    public void loggedEnviron(String[] values) {
+    public void loggedEnviron(LoggedEnviron values) {
         request.setAttribute(AccessLogBridge.ENVIRON, values);
     }
 

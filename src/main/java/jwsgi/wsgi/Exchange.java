@@ -67,11 +67,8 @@ public interface Exchange {
     /** The request body. */
     Body body();
 
-    /**
-     * Receives, once the app has run, the environ values the access log shows, in the order of
-     * the keys the {@link WorkerPool} was given (null where a key is absent).
-     */
-    default void loggedEnviron(String[] values) {
+    /** Receives, once the app has run, the environ values the access log shows (only when it shows some). */
+    default void loggedEnviron(LoggedEnviron values) {
     }
 
     /** Records the status and headers to send with the first {@link #flush}. */

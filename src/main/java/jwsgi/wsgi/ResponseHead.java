@@ -15,6 +15,11 @@ public record ResponseHead(int status, String reason, List<Header> headers, long
     /** One response header. */
     public record Header(String name, String value) {}
 
+    /** The status as on a status line: "200 OK", or "299" when the app gave no reason. */
+    public String statusLine() {
+        return reason.isEmpty() ? Integer.toString(status) : status + " " + reason;
+    }
+
     /** True for statuses that never carry a body (RFC 9110 6.4.1). */
     public boolean forbidsBody() {
         return status == 204 || status == 304;

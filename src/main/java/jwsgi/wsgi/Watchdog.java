@@ -223,7 +223,7 @@ public final class Watchdog implements AutoCloseable {
             gaveUp = true;
             giveUp.hungRequest(request);
         }
-        boolean answered = runner.answerInPlace(state, 504, "Gateway Timeout: the app ran longer than the server's --timeout");
+        boolean answered = runner.answerInPlace(state);
         LOG.error(CRITICAL, "WORKER TIMEOUT ({}): {} did not stop within {} s of being interrupted (it is blocked in C code or a "
                 + "system call that Python cannot interrupt); {}; this worker will be replaced",
                 workerName, request, seconds(graceNanos),

@@ -318,7 +318,7 @@ public final class WorkerPool {
 
     private static void run(RequestRunner runner, Exchange exchange) {
         if (runner == null) {
-            exchange.sendError(503, "Service Unavailable: the server is shutting down");
+            Outcome.Failure.SHUTTING_DOWN.send(exchange);
         } else {
             runner.run(exchange);
         }
