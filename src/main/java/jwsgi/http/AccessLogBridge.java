@@ -5,22 +5,24 @@ import java.util.Locale;
 
 import jwsgi.log.AccessLog;
 import jwsgi.log.AccessLogFormat;
+import jwsgi.wsgi.CgiView;
+import jwsgi.wsgi.Exchange;
 import jwsgi.wsgi.LoggedEnviron;
 import jwsgi.wsgi.ResponseHead;
 
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
-import org.eclipse.jetty.http.HttpURI;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.RequestLog;
 import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
 
 /**
  * Feeds Jetty's completed requests, including those Jetty rejected itself, to the
  * {@link AccessLog}. For a request the app answered, the environ atoms are the values the
  * Python worker read from the environ after the app ran ({@link #ENVIRON}) and the response
  * headers are the app's own ({@link #APP_HEAD}), as gunicorn logs them; for a request that
- * never reached the app they are derived from the request as Jetty parsed it.
+ * never reached the app they are what its environ would have held ({@link CgiView}).
  *
  * <p>Threads: Jetty's, once per completed request.
  */
@@ -31,9 +33,12 @@ final class AccessLogBridge implements RequestLog {
     static final String ENVIRON = "jwsgi.access.environ";
 
     private final AccessLog log;
+    private final String rootPath;
 
-    AccessLogBridge(AccessLog log) {
+    /** @param rootPath where the app is mounted (--root-path), "" for the root: SCRIPT_NAME, as the environ has it */
+    AccessLogBridge(AccessLog log, String rootPath) {
         this.log = log;
+        this.rootPath = rootPath;
     }
 
     @Override
@@ -48,6 +53,8 @@ final class AccessLogBridge implements RequestLog {
         private final long endNanos;
         private final Instant end;
         private final LoggedEnviron environ;
+        /** The request as the app would have seen it, made when first needed. */
+        private Exchange unseen;
 
         Facts(Request request, Response response, long endNanos, Instant end) {
             this.request = request;
@@ -60,44 +67,16 @@ final class AccessLogBridge implements RequestLog {
         @Override
         public String environ(String key) {
             if (environ != null && environ.has(key)) return environ.get(key);
-            return derived(key);
-        }
-
-        /** What the environ would have held, for a request the app never saw. */
-        private String derived(String key) {
-            HttpURI uri = request.getHttpURI();
-            return switch (key) {
-                case "REMOTE_ADDR" -> Addresses.host(request.getConnectionMetaData().getRemoteSocketAddress());
-                case "REMOTE_PORT" -> Integer.toString(Addresses.port(request.getConnectionMetaData().getRemoteSocketAddress()));
-                case "REQUEST_METHOD" -> request.getMethod();
-                case "RAW_URI" -> uri.getPathQuery() == null ? "" : uri.getPathQuery();
-                case "SERVER_PROTOCOL" -> request.getConnectionMetaData().getProtocol();
-                case "PATH_INFO" -> decodedPath(uri);
-                case "QUERY_STRING" -> uri.getQuery() == null ? "" : uri.getQuery();
-                case "wsgi.url_scheme" -> request.isSecure() ? "https" : "http";
-                case "CONTENT_TYPE" -> request.getHeaders().get("Content-Type");
-                case "CONTENT_LENGTH" -> request.getHeaders().get("Content-Length");
-                default -> key.startsWith("HTTP_") ? joinedHeader(key.substring(5).replace('_', '-')) : null;
-            };
-        }
-
-        private static String decodedPath(HttpURI uri) {
             try {
-                String path = uri.getDecodedPath();
-                return path == null ? "" : path;
+                // Only the request side is used: the same accessors the environ is built from.
+                if (unseen == null) {
+                    unseen = new JettyExchange(request, response, Callback.NOOP, null, request.isSecure() ? "https" : "http",
+                            rootPath, false);
+                }
+                return CgiView.variable(unseen, key);
             } catch (RuntimeException e) {
-                return uri.getPath() == null ? "" : uri.getPath();
+                return null;  // a request Jetty could not parse may lack the part asked for: the log shows "-"
             }
-        }
-
-        /** Repeated headers joined as the environ joins them. */
-        private String joinedHeader(String name) {
-            String joined = null;
-            for (HttpField f : request.getHeaders()) {
-                if (!f.getName().equalsIgnoreCase(name) || f.getName().indexOf('_') >= 0) continue;
-                joined = joined == null ? f.getValue() : joined + (name.equalsIgnoreCase("Cookie") ? "; " : ", ") + f.getValue();
-            }
-            return joined;
         }
 
         @Override

@@ -160,7 +160,7 @@ public final class HttpServer {
         }
         server.setErrorHandler(new ErrorResponses());
         server.setStopTimeout(options.gracefulTimeout().toMillis());
-        if (accessLog != null) server.setRequestLog(new AccessLogBridge(accessLog));
+        if (accessLog != null) server.setRequestLog(new AccessLogBridge(accessLog, frontend.proxy().rootPath()));
     }
 
     /** The protocol stack of one listener, outermost first: [PROXY] [TLS [ALPN]] then HTTP/1.1, HTTP/2, uwsgi or FastCGI. */

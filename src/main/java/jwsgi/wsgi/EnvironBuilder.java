@@ -12,6 +12,7 @@ import jwsgi.python.StringCodec;
  * Builds the environ dict of one request through the C API: a copy of the app's template
  * (the constant items), then one value string and one {@code PyDict_SetItem} per
  * per-request item, with interned keys. No Python code runs and nothing is parsed twice.
+ * The values follow the rules of {@link CgiView}, applied here straight into Python strings.
  *
  * <p>Threads: its worker thread only; GIL: must hold.
  */
@@ -41,15 +42,9 @@ final class EnvironBuilder {
         try {
             for (Map.Entry<String, String> extra : ex.extraEnviron()) setOwned(env, extra.getKey(), extra.getValue());
             setConstantOrOwned(env, keys.requestMethod, ex.method());
-            int pathLength = PathDecoder.decode(ex.rawPath(), pathBytes);
             String script = ex.scriptName();
-            if (!script.isEmpty()) {
-                setOwned(env, keys.scriptName, codec.latin1(script));
-                if (underMount(pathBytes[0], pathLength, script)) {
-                    System.arraycopy(pathBytes[0], script.length(), pathBytes[0], 0, pathLength - script.length());
-                    pathLength -= script.length();
-                }
-            }
+            if (!script.isEmpty()) setOwned(env, keys.scriptName, codec.latin1(script));
+            int pathLength = CgiView.pathInfo(ex.rawPath(), script, pathBytes);
             setOwned(env, keys.pathInfo, codec.latin1(pathBytes[0], pathLength));
             setConstantOrOwned(env, keys.queryString, ex.query());
             setOwned(env, keys.rawUri, codec.latin1(ex.rawTarget()));
@@ -68,16 +63,6 @@ final class EnvironBuilder {
         }
     }
 
-    /** Whether the decoded path is the mount point or below it ("/app" or "/app/...", not "/apple"). */
-    private static boolean underMount(byte[] path, int length, String mount) {
-        int n = mount.length();
-        if (length < n || (length > n && path[n] != '/')) return false;
-        for (int i = 0; i < n; i++) {
-            if ((path[i] & 0xFF) != mount.charAt(i)) return false;
-        }
-        return true;
-    }
-
     /** Sets {@code env[name] = value} for a variable the front server passed. */
     private void setOwned(MemorySegment env, String name, String value) {
         MemorySegment key = codec.latin1(name);
@@ -88,10 +73,7 @@ final class EnvironBuilder {
         }
     }
 
-    /**
-     * Adds HTTP_* (and CONTENT_TYPE/CONTENT_LENGTH). Repeated headers are joined with ", "
-     * (RFC 9110 5.3), cookies with "; " (RFC 6265 5.4, and how HTTP/2 splits them).
-     */
+    /** Adds HTTP_* (and CONTENT_TYPE/CONTENT_LENGTH), repeated headers joined ({@link CgiView#join}). */
     private void addHeaders(MemorySegment env, Exchange ex) {
         int n = ex.headerCount();
         if (headerKeys.length < n) {
@@ -108,8 +90,7 @@ final class EnvironBuilder {
                 int same = indexOf(key, count);
                 if (same >= 0) {
                     if (owned[0]) api.decRef(key);
-                    String separator = key.address() == keys.httpCookie.address() ? "; " : ", ";
-                    headerValues[same] = headerValues[same] + separator + value;
+                    headerValues[same] = CgiView.join(headerValues[same], value, key.address() == keys.httpCookie.address());
                     continue;
                 }
                 headerKeys[count] = key;

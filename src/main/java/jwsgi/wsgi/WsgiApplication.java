@@ -254,7 +254,7 @@ public final class WsgiApplication {
         owned[0] = false;
         MemorySegment key = headerKeys.get(name);
         if (key != null) return key;
-        String environName = environName(name);
+        String environName = CgiView.environName(name);
         if (environName == null) return null;
         MemorySegment fresh = interpreter.internedString(environName);
         if (headerKeys.size() < HEADER_KEY_CACHE_LIMIT) {
@@ -265,19 +265,6 @@ public final class WsgiApplication {
         }
         owned[0] = true;
         return fresh;
-    }
-
-    /** CONTENT_TYPE, CONTENT_LENGTH, or HTTP_ + the upper-cased name with '-' as '_'; null to drop. */
-    static String environName(String header) {
-        if (header.indexOf('_') >= 0) return null;
-        if (header.equalsIgnoreCase("Content-Type")) return "CONTENT_TYPE";
-        if (header.equalsIgnoreCase("Content-Length")) return "CONTENT_LENGTH";
-        StringBuilder b = new StringBuilder(header.length() + 5).append("HTTP_");
-        for (int i = 0; i < header.length(); i++) {
-            char c = header.charAt(i);
-            b.append(c == '-' ? '_' : Character.toUpperCase(c));
-        }
-        return b.toString();
     }
 
     /** Interned environ keys, made once per interpreter. */

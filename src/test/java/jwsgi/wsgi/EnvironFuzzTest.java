@@ -55,7 +55,7 @@ class EnvironFuzzTest {
     @FuzzTest(maxDuration = "1m")
     void headerNames(FuzzedDataProvider data) {
         String header = data.consumeRemainingAsString();
-        String key = WsgiApplication.environName(header);
+        String key = CgiView.environName(header);
         if (header.indexOf('_') >= 0) {
             assertEquals(null, key);
             return;
