@@ -188,8 +188,9 @@ public final class Worker {
                 return ExitCode.USAGE;
             }
         }
-        WorkerPool pool = new WorkerPool(runtime, settings().worker().threads(), hooks.requestHooks(), environKeys,
-                !timeout.isZero(), counter, interpreters ? settings().worker().workers() : 0, settings().listener().http2());
+        WorkerPool pool = new WorkerPool(runtime, WorkerPool.Options.threads(settings().worker().threads())
+                .inInterpreters(interpreters ? settings().worker().workers() : 0, settings().listener().http2())
+                .withHooks(hooks.requestHooks()).loggingEnviron(environKeys).timed(!timeout.isZero()).counting(counter));
         BalancedAccept balance = balance((int) pid);
         HttpServer http = new HttpServer(new HttpServer.Options(binds(), settings().worker().keepAlive(), IO_TIMEOUT,
                 settings().worker().gracefulTimeout(), settings().limits(), settings().socket().backlog(), identity.sharedBind(),
