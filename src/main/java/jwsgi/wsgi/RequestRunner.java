@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * {@link #answerInPlace answer} a hung request itself; the clock decides which of the two
  * answers, and the runner discards its own outcome when the watchdog did.
  *
- * <p>Threads: the thread that created it, except the three members the watchdog uses.
+ * <p>Threads: the thread that created it, except what the watchdog uses ({@link #clock},
+ * {@link #pythonThreadId}, {@link #describeCurrent}, {@link #answerInPlace}, {@link #owner}).
  * GIL: {@link #run} takes and releases it; it is never held between requests.
  */
 final class RequestRunner {
