@@ -22,7 +22,7 @@ import java.util.Map;
  *       above U+00FF stands for its UTF-8 bytes.</li>
  * </ul>
  *
- * <p>Threads: any.
+ * <p>Threads: any. GIL: not needed (Java strings only).
  */
 public final class CgiView {
     private CgiView() {}

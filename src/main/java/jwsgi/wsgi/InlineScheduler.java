@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * reads it runs on a thread of its own, which waits for a permit ({@link #submitWaiting}), and
  * a response a client reads slowly spills to disk rather than making the thread wait.
  *
- * <p>Threads: {@link #submit} from the HTTP threads.
+ * <p>Threads: {@link #submit} from the HTTP threads. GIL: not held here; the runners take it.
  */
 final class InlineScheduler implements Scheduler {
     private final Interpreters interpreters;

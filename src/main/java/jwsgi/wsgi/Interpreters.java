@@ -15,7 +15,8 @@ import jwsgi.python.PythonThread;
  * sub-interpreters with a GIL each ({@code -k interpreter}), which import the app themselves.
  * Each has a permit, held by the one HTTP thread running a request there in inline mode.
  *
- * <p>Threads: set up once, before any request arrives; then read by any thread.
+ * <p>Threads: set up once, before any request arrives; then read by any thread. GIL: not
+ * needed; the threads it starts take their interpreter's.
  */
 final class Interpreters {
     /** An interpreter requests run in, its app, and the permit of the one inline thread running a request there. */

@@ -8,7 +8,7 @@ import java.util.List;
  * exchange, and logged when the exchange completes.
  *
  * <p>Threads: made on the runner's thread, then only read; the exchange hands it to the thread
- * that logs.
+ * that logs. GIL: not needed (Java strings only).
  */
 public final class LoggedEnviron {
     private final List<String> keys;

@@ -6,7 +6,7 @@ import java.nio.channels.FileChannel;
  * What a runner does with a response once the app is done and the GIL released: exactly one
  * of the ends {@link Exchange} allows, or nothing when the watchdog answered instead.
  *
- * <p>Threads: made and used on one runner's thread.
+ * <p>Threads: made and used on one runner's thread. GIL: not needed (no Python objects).
  */
 sealed interface Outcome {
     /** The body is staged: send it as the last part. */

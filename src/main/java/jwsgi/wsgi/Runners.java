@@ -14,7 +14,8 @@ import jwsgi.python.PythonThread;
  * interpreter, made on its first request there and released when the thread ends; all of
  * them are listed for the {@link Watchdog}.
  *
- * <p>Threads: any; each thread's runners are used by that thread only.
+ * <p>Threads: any; each thread's runners are used by that thread only. GIL: not needed; a
+ * runner takes it for each request and when it is made or released.
  */
 final class Runners {
     /**

@@ -5,7 +5,8 @@ package jwsgi.wsgi;
  * ({@link InlineScheduler}, {@code --threads 1}), or on dedicated Python threads fed from a
  * queue ({@link ThreadedScheduler}).
  *
- * <p>Threads: {@link #submit} from any platform thread made by the pool.
+ * <p>Threads: {@link #submit} from any platform thread made by the pool. GIL: not held here;
+ * each {@link RequestRunner} takes it for its request.
  */
 sealed interface Scheduler permits InlineScheduler, ThreadedScheduler {
     /** Queues a request, or runs it on the calling thread when it may. Never waits for another request. */

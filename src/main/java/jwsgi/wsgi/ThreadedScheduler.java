@@ -17,7 +17,7 @@ import jwsgi.python.PythonThread;
  * threads. With sub-interpreters each has {@code N} threads of its own.
  *
  * <p>Threads: {@link #submit} from the HTTP threads; the queue is served by the threads started
- * by {@link #startInMain} or given by {@link #serveIn}.
+ * by {@link #startInMain} or given by {@link #serveIn}. GIL: not held here; the runners take it.
  */
 final class ThreadedScheduler implements Scheduler {
     private final Interpreters interpreters;
