@@ -129,7 +129,7 @@ public final class HttpServer {
         this.accessLogged = accessLog != null;
         QueuedThreadPool threads = new HttpThreadPool(200, 8, 60_000, pool.threadFactory());
         threads.setName("http");
-        server = new Server(threads, null, new DelayedReuseBufferPool());
+        server = new Server(threads, new CoarseScheduler("timeouts"), new DelayedReuseBufferPool());
         // Inline mode runs the app on the thread that parsed the request: with one selector per
         // interpreter, every request starts and completes on that thread. With more, some would be
         // queued and complete on another selector's thread, and Jetty would hand their connections
