@@ -7,6 +7,7 @@ import org.eclipse.jetty.http.HttpException;
 import org.eclipse.jetty.http.HttpCompliance;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpHeaderValue;
 import org.eclipse.jetty.http.HttpParser;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.http.HttpVersion;
@@ -17,6 +18,7 @@ import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.internal.HttpConnection;
 import org.eclipse.jetty.util.BufferUtil;
+import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.NanoTime;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -66,6 +68,13 @@ final class GuardedHttpConnectionFactory extends HttpConnectionFactory {
         private HttpVersion version;
         /** Set while the superclass constructor runs, so no initializer: one would overwrite it. */
         private RequestHandler handler;
+        /**
+         * The request being served asked for the connection to close (HTTP/1.0 without keep-alive,
+         * or Connection: close), and every byte of it has been parsed; only the parsing thread
+         * writes them.
+         */
+        private boolean clientCloses;
+        private boolean complete;
 
         GuardedConnection(HttpConfiguration configuration, Connector connector, EndPoint endPoint) {
             super(configuration, connector, endPoint);
@@ -81,6 +90,22 @@ final class GuardedHttpConnectionFactory extends HttpConnectionFactory {
             parser.setHeaderCacheSize(config.getHeaderCacheSize());
             parser.setHeaderCacheCaseSensitive(config.isHeaderCacheCaseSensitive());
             return parser;
+        }
+
+        /**
+         * Once the response to a client that asked to close has been sent and its request was read
+         * whole, the connection closes at once instead of waiting for the client's FIN: no byte
+         * it sent is left unread, so closing cannot reset the response under it (RFC 9112 9.6's
+         * lingering close guards unread bytes). Jetty would register the connection with a
+         * selector to wait for that FIN: two epoll changes and a wake-up per connection.
+         */
+        @Override
+        public void fillInterested(Callback callback) {
+            if (clientCloses && complete && getEndPoint().isOutputShutdown()) {
+                close();
+                return;
+            }
+            super.fillInterested(callback);
         }
 
         /** Jetty decodes chunked alone; anything else would reach the app still encoded. */
@@ -112,6 +137,8 @@ final class GuardedHttpConnectionFactory extends HttpConnectionFactory {
                 public void startRequest(String method, String uri, HttpVersion httpVersion) {
                     fields = 0;
                     version = httpVersion;
+                    clientCloses = httpVersion != HttpVersion.HTTP_1_1;
+                    complete = false;
                     limits.checkLine(method, uri, httpVersion == null ? null : httpVersion.asString());
                     super.startRequest(method, uri, httpVersion);
                 }
@@ -125,7 +152,18 @@ final class GuardedHttpConnectionFactory extends HttpConnectionFactory {
                     if (field.getHeader() == HttpHeader.EXPECT && version == HttpVersion.HTTP_1_0) {
                         field = new HttpField(null, field.getName(), field.getValue());
                     }
+                    if (field.getHeader() == HttpHeader.CONNECTION) {
+                        if (field.contains(HttpHeaderValue.CLOSE.asString())) clientCloses = true;
+                        else if (field.contains(HttpHeaderValue.KEEP_ALIVE.asString())) clientCloses = false;
+                    }
                     super.parsedHeader(field);
+                }
+
+                @Override
+                public boolean messageComplete() {
+                    complete = true;
+                    if (clientCloses && getEndPoint() instanceof DirectEndPoint direct) direct.closingAfterResponse();
+                    return super.messageComplete();
                 }
             };
             return handler;

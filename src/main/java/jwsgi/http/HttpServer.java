@@ -90,13 +90,17 @@ public final class HttpServer {
     private static final Duration QUIET = Duration.ofMillis(200);
 
     /**
-     * A thread blocked in accept() on the listener shared by the workers. Selectors would take
+     * Threads blocked in accept() on the listener shared by the workers. Selectors would take
      * every waiting connection at once, so the worker that woke first would get a burst of
      * keep-alive connections and the others none (docs/benchmarks.md); the kernel hands each
      * connection to one thread blocked in accept(). That alone is not even either (see
-     * {@link AcceptGate}).
+     * {@link AcceptGate}). Each serves its connection until it must wait ({@link DirectEndPoint}),
+     * running the app itself when it runs inline: one per interpreter, so that
+     * connection-per-request clients keep every interpreter busy; one feeds dedicated Python threads.
      */
-    static final int SHARED_ACCEPTORS = 1;
+    private static int sharedAcceptors(WorkerPool pool) {
+        return pool.mode() == WorkerPool.Mode.INLINE ? pool.inlineParallelism() : 1;
+    }
 
     private final Server server;
     private final List<AbstractConnector> connectors = new ArrayList<>();
@@ -143,9 +147,9 @@ public final class HttpServer {
             AbstractConnector connector;
             if (bind.isUnix()) {
                 if (!shared) throw new IllegalArgumentException("unix:" + bind.unix() + " is not the listener the master shares");
-                connector = new InheritedUnixConnector(server, selectors, factories, bind.unix(), options.gate());
+                connector = new InheritedUnixConnector(server, sharedAcceptors(pool), selectors, factories, bind.unix(), options.gate());
             } else {
-                ServerConnector tcp = shared ? TcpConnector.shared(server, selectors, factories, options.gate())
+                ServerConnector tcp = shared ? TcpConnector.shared(server, sharedAcceptors(pool), selectors, factories, options.gate())
                         : TcpConnector.own(server, selectors, factories);
                 tcp.setHost(bind.host());
                 tcp.setPort(bind.port());

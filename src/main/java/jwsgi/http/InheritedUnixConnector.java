@@ -27,8 +27,8 @@ final class InheritedUnixConnector extends UnixDomainServerConnector {
     private final AcceptGate gate;
     private volatile boolean stopping;
 
-    InheritedUnixConnector(Server server, int selectors, ConnectionFactory[] factories, Path path, AcceptGate gate) {
-        super(server, HttpServer.SHARED_ACCEPTORS, selectors, factories);
+    InheritedUnixConnector(Server server, int acceptors, int selectors, ConnectionFactory[] factories, Path path, AcceptGate gate) {
+        super(server, acceptors, selectors, factories);
         this.path = path;
         this.gate = gate;
         TcpConnector.countAccepts(this, gate);

@@ -2,20 +2,25 @@ package jwsgi.http;
 
 import java.io.IOException;
 import java.nio.channels.SelectableChannel;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.util.concurrent.Executor;
 
+import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.SelectorManager;
 import org.eclipse.jetty.server.AbstractConnector;
 import org.eclipse.jetty.server.ConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.IO;
 import org.eclipse.jetty.util.thread.Scheduler;
 
 /**
- * A worker's TCP connector: either on the listener the workers share, whose acceptor waits its
- * turn at the {@link AcceptGate}, or on a listener of its own (a further bind, with
- * SO_REUSEPORT), where the selectors accept.
+ * A worker's TCP connector: either on the listener the workers share, whose acceptors wait their
+ * turn at the {@link AcceptGate} and serve each connection they take until it must wait
+ * ({@link DirectEndPoint}), or on a listener of its own (a further bind, with SO_REUSEPORT),
+ * where the selectors accept.
  *
  * <p>Jetty hands the set-up of each new connection, and the clean-up of each closed one, to its
  * thread pool: two thread wake-ups per connection, which cost more than the work itself when
@@ -32,8 +37,8 @@ final class TcpConnector extends ServerConnector {
     }
 
     /** The connector of the listener this worker inherited from the master. */
-    static TcpConnector shared(Server server, int selectors, ConnectionFactory[] factories, AcceptGate gate) {
-        TcpConnector connector = new TcpConnector(server, HttpServer.SHARED_ACCEPTORS, selectors, factories, gate);
+    static TcpConnector shared(Server server, int acceptors, int selectors, ConnectionFactory[] factories, AcceptGate gate) {
+        TcpConnector connector = new TcpConnector(server, acceptors, selectors, factories, gate);
         connector.setInheritChannel(true);
         countAccepts(connector, gate);
         return connector;
@@ -76,19 +81,63 @@ final class TcpConnector extends ServerConnector {
 
     @Override
     protected SelectorManager newSelectorManager(Executor executor, Scheduler scheduler, int selectors) {
-        return new ServerConnectorManager(executor, scheduler, selectors) {
-            @Override
-            protected void execute(Runnable task) {
-                if (runsInline(this)) task.run();
-                else super.execute(task);
-            }
-        };
+        return new Manager(executor, scheduler, selectors);
     }
 
+    /**
+     * Takes the next connection from the shared listener and serves it on this thread until it
+     * must wait for the network ({@link DirectEndPoint}).
+     */
     @Override
     public void accept(int acceptorID) throws IOException {
         gate.awaitTurn(this::isOpen);
-        super.accept(acceptorID);
+        if (!(getTransport() instanceof ServerSocketChannel listener) || !listener.isOpen()) return;
+        SocketChannel channel = listener.accept();
+        ((Manager) getSelectorManager()).serve(channel);
+    }
+
+    private final class Manager extends ServerConnectorManager {
+        Manager(Executor executor, Scheduler scheduler, int selectors) {
+            super(executor, scheduler, selectors);
+        }
+
+        @Override
+        protected void execute(Runnable task) {
+            if (runsInline(this)) task.run();
+            else super.execute(task);
+        }
+
+        /** What the selector does for an accepted channel, done on the accepting thread. */
+        void serve(SocketChannel channel) {
+            onAccepting(channel);
+            DirectEndPoint endPoint;
+            Connection connection;
+            try {
+                channel.configureBlocking(false);
+                endPoint = new DirectEndPoint(channel, chooseSelector(), getScheduler(), this::closed);
+                endPoint.setIdleTimeout(getIdleTimeout());
+                onAccepted(channel);
+                connection = newConnection(channel, endPoint, null);
+                endPoint.setConnection(connection);
+            } catch (IOException | RuntimeException e) {
+                IO.close(channel);
+                onAcceptFailed(channel, e);
+                return;
+            }
+            endPoint.onOpen();
+            endPointOpened(endPoint);
+            try {
+                connectionOpened(connection, null);
+            } catch (RuntimeException | Error e) {
+                endPoint.close(e);
+            }
+        }
+
+        private void closed(DirectEndPoint endPoint, Throwable cause) {
+            Connection connection = endPoint.getConnection();
+            if (connection != null) connectionClosed(connection, cause);
+            endPointClosed(endPoint);
+        }
     }
 
     @Override

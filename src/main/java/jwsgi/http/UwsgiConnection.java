@@ -45,6 +45,8 @@ final class UwsgiConnection extends CgiConnection<UwsgiConnection.Stream> {
     UwsgiConnection(Connector connector, HttpConfiguration configuration, EndPoint endPoint, Duration headerTimeout) {
         super(connector, configuration, endPoint, PROTOCOL_NAME, "uwsgi");
         this.headerTimeoutNanos = headerTimeout.toNanos();
+        // The protocol ends every response by closing the connection.
+        if (endPoint instanceof DirectEndPoint direct) direct.closingAfterResponse();
     }
 
     /** Reads until the whole request packet is in, then starts the request. */

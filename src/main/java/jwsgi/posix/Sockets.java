@@ -38,6 +38,8 @@ public final class Sockets {
     private static final int SOL_SOCKET = 1;
     private static final int SO_REUSEADDR = 2;
     private static final int SO_REUSEPORT = 15;
+    private static final int IPPROTO_TCP = 6;
+    private static final int TCP_DEFER_ACCEPT = 9;
     private static final int IPPROTO_IPV6 = 41;
     private static final int IPV6_V6ONLY = 26;
     private static final int SOCKADDR_STORAGE_BYTES = 128;
@@ -66,6 +68,7 @@ public final class Sockets {
             setInt(arena, fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
             if (reusePort) setInt(arena, fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT");
             if (v6) setInt(arena, fd, IPPROTO_IPV6, IPV6_V6ONLY, 0, "IPV6_V6ONLY");
+            setInt(arena, fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, 1, "TCP_DEFER_ACCEPT");
             MemorySegment sa = arena.allocate(SOCKADDR_STORAGE_BYTES, 8);
             int length;
             if (v6) {
