@@ -1,5 +1,6 @@
 package jwsgi.config;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
@@ -69,6 +70,9 @@ public final class Cli {
     @Mixin
     ProcessOptions process = new ProcessOptions();
 
+    @Mixin
+    StaticOptions statics = new StaticOptions();
+
     /**
      * The picocli command for {@code cli}, with gunicorn's not-applicable flags added as hidden
      * options. Every parse goes through here.
@@ -102,9 +106,11 @@ public final class Cli {
      * @throws CommandLine.ParameterException naming the bad flag and value
      */
     Settings settings(CommandLine cmd, List<String> argv, String configFile, Map<String, Object> effective) {
+        PythonOptions.Settings py = python.settings(cmd);
         return new Settings(app, new ConfigOptions.Settings(configFile, config.printConfig, config.checkConfig),
-                socket.settings(cmd), worker.settings(cmd), python.settings(cmd), logging.settings(cmd),
-                listener.settings(cmd), proxy.settings(cmd), tls.settings(cmd), process.settings(cmd), limits.settings(cmd), argv, effective);
+                socket.settings(cmd), worker.settings(cmd), py, logging.settings(cmd),
+                listener.settings(cmd), proxy.settings(cmd), tls.settings(cmd), process.settings(cmd), limits.settings(cmd),
+                statics.settings(cmd, Path.of(py.chdir())), argv, effective);
     }
 
     /** {@code --version}. */

@@ -18,6 +18,7 @@ import java.util.Map;
  * @param tls       TLS on the listeners
  * @param process   who the process runs as, and its pid file
  * @param limits    what a request may be and how long it may take to arrive
+ * @param statics   the directories served as static files, without the app
  * @param argv      the command line, for {@code sys.argv}
  * @param effective every setting by gunicorn's name (jwsgi's own by their flag's name), sorted,
  *                  with its typed value: what --print-config shows and hooks see as {@code cfg}
@@ -34,6 +35,7 @@ public record Settings(
         TlsOptions.Settings tls,
         ProcessOptions.Settings process,
         LimitOptions.Settings limits,
+        StaticOptions.Settings statics,
         List<String> argv,
         Map<String, Object> effective) {
 }

@@ -67,6 +67,7 @@ class BadSettingsTest {
         "-b 127.0.0.1:99999|port 99999 is not in 0-65535",
         "--chdir /no/such/dir|--chdir /no/such/dir: no such directory",
         "-e NOEQUALS|-e NOEQUALS: expected KEY=VALUE",
+        "--static-map /static=/no/such/dir|--static-map /static=/no/such/dir: /no/such/dir does not exist; create it",
     })
     void badCommandLines(String args, String message) {
         assertUsageError(ServerProcess.launch(List.of(args.split(" ")), Map.of()), message);
