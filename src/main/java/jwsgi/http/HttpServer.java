@@ -9,6 +9,7 @@ import jwsgi.config.Bind;
 import jwsgi.config.LimitOptions;
 import jwsgi.config.ListenerOptions;
 import jwsgi.config.ProxyOptions;
+import jwsgi.config.StaticOptions;
 import jwsgi.log.AccessLog;
 import jwsgi.wsgi.WorkerPool;
 
@@ -20,6 +21,7 @@ import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
 import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
 import org.eclipse.jetty.server.AbstractConnector;
 import org.eclipse.jetty.server.ConnectionFactory;
+import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HostHeaderCustomizer;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.NetworkConnector;
@@ -33,8 +35,8 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
 /**
  * The Jetty server: one connector per {@code --bind} (TCP or Unix socket), each with the
  * protocol stack the flags ask for (PROXY protocol, TLS, HTTP/1.1, HTTP/2, uwsgi, FastCGI),
- * strict parsing, and the {@link WsgiHandler} behind a {@link DrainingHandler} so a stop lets
- * in-flight requests end. The worker process running it inherits one listener from the master,
+ * strict parsing, and the {@link WsgiHandler} (after {@link StaticFiles} when --static-map
+ * is given) behind a {@link DrainingHandler} so a stop lets in-flight requests end. The worker process running it inherits one listener from the master,
  * shared by all workers (see {@code jwsgi.server.Listeners}). Every protocol reaches the same handler, access log and graceful
  * stop: uwsgi and FastCGI requests are made into ordinary requests by customizers.
  *
@@ -57,9 +59,11 @@ public final class HttpServer {
      *                          as standard input; each other TCP bind gets a socket of its own with
      *                          SO_REUSEPORT, at the port the master reserved
      * @param gate              when the shared listener's acceptor takes a connection
+     * @param statics           the directories served as static files, in front of the app
      */
     public record Options(List<Bind> binds, Duration keepAlive, Duration ioTimeout, Duration gracefulTimeout,
-                          LimitOptions.Settings limits, int backlog, int sharedBind, AcceptGate gate) {}
+                          LimitOptions.Settings limits, int backlog, int sharedBind, AcceptGate gate,
+                          StaticOptions.Settings statics) {}
 
     /**
      * RFC 3986 parsing, plus what is valid in a URI but "ambiguous" to a servlet container that
@@ -269,8 +273,12 @@ public final class HttpServer {
      * @throws Exception when a listener cannot be opened or Jetty cannot start
      */
     public List<String> start() throws Exception {
-        draining = new DrainingHandler(new WsgiHandler(pool, server.getByteBufferPool(), frontend.proxy().rootPath(),
-                accessLogged, options.limits(), options.backlog()), frontend.listener().protocol() == ListenerOptions.Protocol.HTTP);
+        Handler handler = new WsgiHandler(pool, server.getByteBufferPool(), frontend.proxy().rootPath(), accessLogged,
+                options.limits(), options.backlog());
+        if (!options.statics().mounts().isEmpty()) {
+            handler = new StaticFiles(options.statics(), new HeadLimits(options.limits()), server.getByteBufferPool(), handler);
+        }
+        draining = new DrainingHandler(handler, frontend.listener().protocol() == ListenerOptions.Protocol.HTTP);
         server.setHandler(draining);
         server.start();
         String scheme = frontend.tls() != null ? "https://" : "http://";

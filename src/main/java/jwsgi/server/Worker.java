@@ -194,7 +194,7 @@ public final class Worker {
         BalancedAccept balance = balance((int) pid);
         HttpServer http = new HttpServer(new HttpServer.Options(binds(), settings().worker().keepAlive(), IO_TIMEOUT,
                 settings().worker().gracefulTimeout(), settings().limits(), settings().socket().backlog(), identity.sharedBind(),
-                balance == null ? AcceptGate.NONE : balance),
+                balance == null ? AcceptGate.NONE : balance, settings().statics()),
                 new HttpServer.Frontend(settings().listener(), settings().proxy(), tls), pool, accessLog);
         hooks.run(Hook.POST_FORK);
         // Further TCP listeners are bound now, as root when switching to --user: a privileged port needs it.
