@@ -12,7 +12,7 @@ find_jdk
 cd "$home"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    for class in ParserFuzzTest EnvironFuzzTest; do
+    for class in ParserFuzzTest EnvironFuzzTest StaticFilesFuzzTest; do
         file=$(find src/test/java -name "$class.java")
         for method in $(grep -A1 '@FuzzTest' "$file" | sed -n 's/^ *void \([a-zA-Z0-9]*\)(.*/\1/p'); do
             targets+=("$class#$method")
