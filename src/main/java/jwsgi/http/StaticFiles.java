@@ -29,8 +29,9 @@ import org.eclipse.jetty.util.Callback;
  * GET and HEAD only (405 otherwise); no directory is ever listed.
  *
  * <p>Threads: Jetty's, non-blocking: it runs on the selector thread that parsed the request,
- * as the app does with --threads 1. A cached file costs no system call; a file not yet cached
- * costs a few (realpath, stat, and a read or a map), as nginx's open() and stat() would.
+ * as the app does with --threads 1. A cached file costs one stat (Jetty's ResourceService asks
+ * whether it is a directory) besides the socket write; a file not yet cached costs a few
+ * (realpath, stat, and a read or a map), as nginx's open() and fstat() would.
  */
 final class StaticFiles extends Handler.Wrapper {
     private static final String ALLOW = "GET, HEAD";

@@ -39,7 +39,23 @@ final class StaticPath {
      * @return the decoded path, "/" then segments joined by '/', e.g. "/admin/css/base.css"
      */
     static String file(String raw) {
-        if (raw.length() < 2 || raw.charAt(0) != '/') return null;
+        if (raw.length() < 2 || raw.charAt(0) != '/' || raw.charAt(raw.length() - 1) == '/') return null;
+        boolean encoded = false;
+        for (int i = 1; i < raw.length(); i++) {
+            char c = raw.charAt(i);
+            char before = raw.charAt(i - 1);
+            if (c == '%') {
+                encoded = true;
+            } else if (c >= 128 || !(RAW[c] || c == '/') || (before == '/' && (c == '/' || c == '.'))) {
+                return null;
+            }
+        }
+        // The common case, a path without escapes, is checked whole: no copy, no decoder.
+        return encoded ? decoded(raw) : raw;
+    }
+
+    /** A path with escapes, segment by segment. */
+    private static String decoded(String raw) {
         StringBuilder path = new StringBuilder(raw.length());
         int start = 1;
         while (start <= raw.length()) {

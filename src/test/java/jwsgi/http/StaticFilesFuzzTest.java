@@ -37,7 +37,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (Jetty's LocalConnector). The mount's directory holds ordinary files, dotfiles and symbolic
  * links that lead out of it (to a secret file, to its parent directory); whatever the path,
  * method and headers, no response carries a byte of anything outside the directory or of a
- * dotfile. Regression mode in every build (the inputs under
+ * dotfile; and {@link StaticPath} alone, whose every answer must be a path of plain segments.
+ * Regression mode in every build (the inputs under
  * src/test/resources/jwsgi/http/StaticFilesFuzzTestInputs); scripts/fuzz.sh fuzzes.
  */
 class StaticFilesFuzzTest {
@@ -101,6 +102,22 @@ class StaticFilesFuzzTest {
             // An error page may quote the request: a secret in a refusal counts only when the request did not bring it.
             boolean served = response.startsWith("HTTP/1.1 2");
             assertFalse(response.contains(secret) && (served || !path.contains(secret)), "leaked for " + path + ":\n" + response);
+        }
+    }
+
+    /**
+     * Any raw path: {@link StaticPath} refuses it or gives segments that name an entry of the
+     * directory they are in: none empty, none starting with '.', no '/', '\\', '%' or control character.
+     */
+    @FuzzTest(maxDuration = "1m")
+    void pathReading(FuzzedDataProvider data) {
+        String raw = data.consumeRemainingAsString();
+        String file = StaticPath.file(raw);
+        if (file == null) return;
+        assertTrue(file.startsWith("/"), file);
+        for (String segment : file.substring(1).split("/", -1)) {
+            assertFalse(segment.isEmpty() || segment.startsWith("."), raw + " gave " + file);
+            assertTrue(segment.chars().noneMatch(c -> c < 0x20 || c == 0x7f || c == '\\' || c == '%'), raw + " gave " + file);
         }
     }
 
