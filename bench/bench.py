@@ -31,6 +31,7 @@ import results_md
 import scenarios as scenario_table
 import selfcheck
 import servers
+import static
 from servers import SERVERS
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
@@ -85,9 +86,9 @@ def java_bin():
     return os.path.join(home, "bin", "java")
 
 
-def context_for(java, jar, jwsgi_procs):
+def context_for(java, jar, jwsgi_procs, static_files=os.path.join(BENCH, "results", "static-files")):
     paths = {"lib": os.path.join(ROOT, "target", "lib"), "bench": BENCH, "launcher": os.path.join(ROOT, "jwsgi"),
-             "apps": APPS, "python": PYTHON}
+             "apps": APPS, "python": PYTHON, "static": static_files}
     return servers.command_context(java, jar, jwsgi_procs, measure.cores(), paths)
 
 
@@ -97,6 +98,10 @@ def start(name, scenario, context, out_dir):
     port, front_port = procs.free_ports(2)
     argv, label = servers.command(name, scenario, context, port)
     tag = f"{name}-{scenario.name}"
+    if spec.get("upstream") == "files" and scenario.family == "static":
+        files = nginx.start("files", port, None, os.path.join(out_dir, f"nginx-{tag}"), 0, server_env(),
+                            os.path.join(out_dir, f"nginx-{tag}.log"), files=context["static"], workers=context["cores"])
+        return nginx.Behind(files), None, label
     backend = procs.Server(name, argv, APPS, server_env(), os.path.join(out_dir, f"{tag}.log"), port,
                            spec["stop"]) if argv else None
     if scenario.family != "nginx":
@@ -142,7 +147,7 @@ def run_scenario(scenario, names, context, args, results, out_dir):
                 measure.run_wrk(scenario, server.port, connections, warmup, log)
         order = list(started)
         for rnd in range(1, args.rounds + 1):
-            if scenario.family != "nginx":
+            if scenario.family not in ("nginx", "static"):  # static files never call the app
                 ceiling = app_alone(scenario, 1.0 if args.quick else 2.0)
                 ceiling.update(scenario=scenario.name, round=rnd)
                 results["app_alone"].append(ceiling)
@@ -253,6 +258,8 @@ def main(argv):
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = args.out or os.path.join(BENCH, "results", stamp + ("-quick" if args.quick else ""))
     os.makedirs(out_dir, exist_ok=True)
+    if any(s.family == "static" for s in scenarios):
+        context["static"] = static.write_files(os.path.join(out_dir, "static-files"))
     # Only a full run (the default scenarios and servers, at least FULL_ROUNDS rounds of
     # FULL_DURATION s) replaces the README's chart.
     default_scenarios, _ = scenario_table.select(None, False)

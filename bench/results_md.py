@@ -43,10 +43,10 @@ def _peer_cell(name, s):
 
 def _against_best(results, summary):
     lines = ["## jwsgi against the best peer", "",
-             "Best peer: the fastest configuration of gunicorn, uWSGI and waitress in that scenario, among those "
-             "that answered every connection and honoured Connection: close (not flagged) with at most "
-             f"{MAX_ERROR_RATE:.0%} errors.", ""]
-    for family in ("keepalive", "close", "nginx"):
+             "Best peer: the fastest configuration of gunicorn, uWSGI and waitress in that scenario (for static "
+             "files, also nginx), among those that answered every connection and honoured Connection: close (not "
+             f"flagged) with at most {MAX_ERROR_RATE:.0%} errors.", ""]
+    for family in ("keepalive", "close", "nginx", "static"):
         names = [n for n, sc in results["scenarios"].items() if sc["family"] == family and n in summary]
         if not names:
             continue
@@ -157,7 +157,7 @@ def _paced(results, summary):
 
 
 def _memory(results, summary):
-    warm = [s for s in summary if results["scenarios"][s]["family"] in ("keepalive", "close", "nginx")]
+    warm = [s for s in summary if results["scenarios"][s]["family"] in ("keepalive", "close", "nginx", "static")]
     if not warm:
         return []
     names = sorted({n for s in warm for n in summary[s] if n != "nginx-static"}, key=_order)
@@ -264,5 +264,5 @@ def _commands(results):
 
 
 def _order(name):
-    fixed = ["jwsgi", "jwsgi-upstream-keepalive", "jwsgi-uwsgi", "raw-jetty", "nginx-static"]
+    fixed = ["jwsgi", "jwsgi-upstream-keepalive", "jwsgi-uwsgi", "raw-jetty", "nginx-static", "nginx-files"]
     return (fixed.index(name), name) if name in fixed else (len(fixed), name)

@@ -6,13 +6,19 @@ Families (docs/benchmarks.md, "What runs"):
   nginx      wrk talks keep-alive to Debian's nginx (one worker), which passes each request on
              to the server the way that server's docs recommend (bench/nginx.py)
   cold       a fresh server per round: requests/s in each second after its first answer
+  static     wrk asks each server for a file it serves from disk without the app: jwsgi's
+             --static-map, uWSGI's --static-map, nginx's alias (bench/static.py writes the files)
 A scenario marked extra runs only when named (or with --scenarios all).
 """
 import dataclasses
 
-FAMILIES = ("keepalive", "close", "nginx", "cold")
+# The files of the static family, by name: their sizes in bytes (bench/static.py writes them).
+STATIC_FILES = {"1k": 1024, "1m": 1024 * 1024}
+
+FAMILIES = ("keepalive", "close", "nginx", "cold", "static")
 FAMILY_TITLES = {"keepalive": "direct, keep-alive", "close": "direct, Connection: close",
-                 "nginx": "behind nginx", "cold": "the first seconds (cold start)"}
+                 "nginx": "behind nginx", "cold": "the first seconds (cold start)",
+                 "static": "static files, keep-alive"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,7 +28,7 @@ class Scenario:
     path: str
     what: str
     family: str = "keepalive"
-    kind: str = "cpu"              # "cpu" or "io": which server command line to use
+    kind: str = "cpu"              # "cpu", "io" or "static": which server command line to use
     method: str = "GET"
     post_bytes: int = 0
     connections: int = 0           # 0: --connections
@@ -41,6 +47,12 @@ class Scenario:
 
 def _hello(name, family, **kw):
     return Scenario(name, "plain:hello", "/", "1 KB body", family=family, expect_prefix=b"x" * 64, expect_len=1024, **kw)
+
+
+def _static(name, size, what):
+    # The app is loaded (the servers need one) but never called: the files come from bench/static.py.
+    return Scenario(name, "plain:hello", f"/static/{size}.bin", what, family="static", kind="static",
+                    expect_prefix=b"x" * 64, expect_len=STATIC_FILES[size])
 
 
 def _flask_json(name, family, **kw):
@@ -83,9 +95,11 @@ SCENARIOS = [
     _hello("cold-hello", "cold", warm="hello"),
     _flask_json("cold-flask-json", "cold", warm="flask-json"),
     _django_json("cold-django-json", "cold", warm="django-json", extra=True),
+    _static("static-1k", "1k", "a 1 KB file"),
+    _static("static-1m", "1m", "a 1 MB file"),
 ]
 BY_NAME = {s.name: s for s in SCENARIOS}
-QUICK = ["hello", "flask-json-close", "nginx-flask-json", "cold-flask-json"]
+QUICK = ["hello", "flask-json-close", "nginx-flask-json", "cold-flask-json", "static-1m"]
 
 
 def select(spec, quick):

@@ -8,10 +8,12 @@ One entry per configuration:
   families  the scenario families it runs in (scenarios.FAMILIES)
   upstream  behind nginx: how nginx reaches it: "http" (proxy_pass with nginx's defaults: HTTP/1.0,
             a new connection per request), "http-keepalive" (proxy_pass with upstream keep-alive),
-            "uwsgi" (uwsgi_pass), "static" (nginx answers itself: no server)
+            "uwsgi" (uwsgi_pass), "static" (nginx answers itself: no server); in the static
+            family, "files" is nginx serving the files itself (no server)
   stop      the signal that stops it; default: False for a configuration run only when named
-  label     a short description per kind of scenario: "cpu" (apps that keep the CPU busy) and
-            "io" (the long I/O app); a command per kind; no command for a kind: not run there.
+  label     a short description per kind of scenario: "cpu" (apps that keep the CPU busy),
+            "io" (the long I/O app) and "static" (files); a command per kind; no command for a
+            kind: not run there.
 Placeholders:
   {port} {app} (MODULE:CALLABLE) {apps} (bench/apps) {python} {java} {jar} {lib} {bench}
   {launcher}        ./jwsgi, the launcher users run (it gives the master its JVM options)
@@ -23,6 +25,7 @@ Placeholders:
   {jwsgi_workers}   "-w {cores}" when this jwsgi has multi-process workers, else "" (see
                     JWSGI_PROCESSES below); {jwsgi_io_threads}: IO_THREADS per jwsgi process
   {raw_bytes}       body size raw Jetty answers (scenarios that have a raw Jetty ceiling)
+  {static}          the folder of the static family's files (bench/static.py), mapped at /static
 """
 import re
 import shlex
@@ -37,13 +40,18 @@ _JWSGI_CPU = "{launcher} --python {python} --chdir {apps} -b 127.0.0.1:{port} {j
 _UWSGI = "/usr/bin/uwsgi --plugin python3 --master --processes {cores} --chdir {apps} --module {app} " \
          "--disable-logging --die-on-term --need-app --listen 1024"
 _ALL = ("keepalive", "close", "nginx", "cold")
+# uWSGI's static files (docs: StaticFiles, OffloadSubsystem): each worker hands a file's transfer
+# to an offload thread, so the worker is free for the next request.
+_UWSGI_STATIC = " --static-map /static={static} --offload-threads {cores}"
 
 SERVERS = {
     "jwsgi": {
-        "peer": False, "jit": True, "families": _ALL, "upstream": "http",
-        "label": {"cpu": "{jwsgi_procs} proc x 1 thread", "io": "{jwsgi_procs} proc x {jwsgi_io_threads} threads"},
+        "peer": False, "jit": True, "families": _ALL + ("static",), "upstream": "http",
+        "label": {"cpu": "{jwsgi_procs} proc x 1 thread", "io": "{jwsgi_procs} proc x {jwsgi_io_threads} threads",
+                  "static": "{jwsgi_procs} proc, --static-map"},
         "cpu": _JWSGI_CPU + " {app}",
         "io": "{launcher} --python {python} --chdir {apps} -b 127.0.0.1:{port} {jwsgi_workers} --threads {jwsgi_io_threads} {app}",
+        "static": _JWSGI_CPU + " --static-map /static={static} {app}",
     },
     # Behind nginx only: the same server, nginx keeping its connections open (our README's advice).
     "jwsgi-upstream-keepalive": {
@@ -66,6 +74,24 @@ SERVERS = {
     "nginx-static": {
         "peer": False, "jit": False, "families": ("nginx",), "upstream": "static",
         "label": {"cpu": "nginx answers itself (return 200), no server"},
+    },
+    # The static family: nginx serving the files itself (alias, sendfile, {cores} workers), and
+    # uWSGI's --static-map with workers speaking HTTP (a connection per request) or behind its
+    # keep-alive router.
+    "nginx-files": {
+        "peer": True, "jit": False, "families": ("static",), "upstream": "files",
+        "label": {"static": "{cores} workers, alias + sendfile"},
+    },
+    "uwsgi-static": {
+        "peer": True, "jit": False, "families": ("static",),
+        "label": {"static": "{cores} processes, --http-socket, --static-map"},
+        "static": _UWSGI + " --http-socket 127.0.0.1:{port}" + _UWSGI_STATIC,
+    },
+    "uwsgi-http-static": {
+        "peer": True, "jit": False, "families": ("static",),
+        "label": {"static": "router + {cores} processes, --static-map"},
+        "static": _UWSGI.replace("--plugin python3", "--plugins http,python3") + " --http 127.0.0.1:{port} --http-keepalive"
+                  + _UWSGI_STATIC,
     },
     "gunicorn-sync": {
         "peer": True, "jit": False, "families": _ALL, "upstream": "http",
@@ -134,7 +160,7 @@ SERVERS = {
     },
 }
 for _spec in SERVERS.values():
-    _spec.setdefault("stop", signal.SIGINT if "/usr/bin/uwsgi" in _spec.get("cpu", "") else signal.SIGTERM)
+    _spec.setdefault("stop", signal.SIGINT if "/usr/bin/uwsgi" in _spec.get("cpu", _spec.get("static", "")) else signal.SIGTERM)
     _spec.setdefault("default", True)
 
 # jwsgi's processes: "-w N --threads 1" when it has multi-process workers (issue 6), else one
@@ -149,6 +175,8 @@ def runs_in(name, scenario):
         return False
     if spec.get("upstream") == "static":
         return bool(scenario.raw_bytes)
+    if spec.get("upstream") == "files":
+        return scenario.kind == "static"
     if name == "raw-jetty" and not scenario.raw_bytes:
         return False
     return scenario.kind in spec
@@ -173,7 +201,7 @@ def jwsgi_processes(java, jar, cores):
 
 
 def command_context(java, jar, jwsgi_procs, cores, paths):
-    """The placeholder values; paths: {"lib", "bench", "launcher", "apps", "python"}."""
+    """The placeholder values; paths: {"lib", "bench", "launcher", "apps", "python", "static"}."""
     return dict(paths, java=java, jar=jar, cores=cores, g_workers=2 * cores + 1, g_threads=2 * cores,
                 io_threads=IO_THREADS, io_threads_per_proc=max(1, IO_THREADS // cores), uwsgi_threads=UWSGI_THREADS,
                 jwsgi_procs=jwsgi_procs, jwsgi_workers=f"-w {jwsgi_procs}" if jwsgi_procs > 1 else "",
@@ -182,7 +210,7 @@ def command_context(java, jar, jwsgi_procs, cores, paths):
 
 def command(name, scenario, context, port):
     """(argv or None, label) for a configuration in a scenario it runs in; argv is None for
-    nginx-static, which has no server process."""
+    nginx-static and nginx-files, which have no server process."""
     spec = SERVERS[name]
     values = dict(context, port=port, app=scenario.app, raw_bytes=scenario.raw_bytes)
     label = spec["label"][scenario.kind].format(**values)
