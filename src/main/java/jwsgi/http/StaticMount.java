@@ -28,7 +28,8 @@ import org.eclipse.jetty.util.Callback;
 
 /**
  * One --static-map: its files, served by Jetty's {@link ResourceService} (Content-Type, ETag and
- * Last-Modified with 304, If-Match and If-Unmodified-Since with 412, Range with 206 and 416,
+ * Last-Modified with 304, If-Match and If-Unmodified-Since with 412, Range with 206 and 416, and
+ * If-Range here,
  * precompressed .br/.gz siblings chosen by Accept-Encoding with {@code Vary: Accept-Encoding})
  * over {@link ConfinedFiles} through a {@link FileCache}; and its Cache-Control: the mount's
  * max-age, or a year and {@code immutable} for names that carry a content hash.
@@ -92,7 +93,27 @@ final class StaticMount {
         if (content.getPreCompressedContentFormats() != null && !content.getPreCompressedContentFormats().isEmpty()) {
             headers.put(VARY);
         }
-        service.doGet(request, response, callback, HttpMethod.HEAD.is(request.getMethod()) ? new Headless(content) : content);
+        service.doGet(ranged(request, content), response, callback, HttpMethod.HEAD.is(request.getMethod()) ? new Headless(content) : content);
+    }
+
+    /**
+     * The request, without its Range when its If-Range no longer holds: then the whole file is
+     * the answer (RFC 9110 13.1.5), which Jetty's ResourceService does not check. Only a date
+     * equal to the file's Last-Modified holds; these ETags are weak, and If-Range never takes a weak one.
+     */
+    private static Request ranged(Request request, HttpContent content) {
+        HttpFields headers = request.getHeaders();
+        String ifRange = headers.get(HttpHeader.IF_RANGE);
+        if (ifRange == null || !headers.contains(HttpHeader.RANGE)) return request;
+        HttpField lastModified = content.getLastModified();
+        if (lastModified != null && ifRange.equals(lastModified.getValue())) return request;
+        HttpFields whole = HttpFields.build(headers).remove(HttpHeader.RANGE).asImmutable();
+        return new Request.Wrapper(request) {
+            @Override
+            public HttpFields getHeaders() {
+                return whole;
+            }
+        };
     }
 
     /** The ResourceService, with its refusals answered here, so a 304 or 412 keeps the connection (Jetty's error page would close it). */

@@ -182,6 +182,14 @@ class DjangoStaticFilesTest {
         RawHttp.Response head = request(server, "HEAD", "/static/admin/css/widgets.css", "Range: bytes=-5");
         assertEquals(206, head.status());
         assertEquals("5", head.header("Content-Length"));
+        // If-Range: the range of the same file, else the whole of the file as it is now.
+        String lastModified = r.header("Last-Modified");
+        assertEquals(206, get("/static/admin/css/widgets.css", "Range: bytes=0-9", "If-Range: " + lastModified).status());
+        RawHttp.Response changed = get("/static/admin/css/widgets.css", "Range: bytes=0-9", "If-Range: Thu, 01 Jan 2004 00:00:00 GMT");
+        assertEquals(200, changed.status());
+        assertArrayEquals(whole, changed.body());
+        assertEquals(200, get("/static/admin/css/widgets.css", "Range: bytes=0-9", "If-Range: " + r.header("ETag")).status(),
+                "a weak ETag never satisfies If-Range");
         RawHttp.Response past = get("/static/admin/css/widgets.css", "Range: bytes=99999999-");
         assertEquals(416, past.status());
         assertEquals("bytes */" + whole.length, past.header("Content-Range"));
