@@ -107,7 +107,8 @@ public final class StaticOptions {
 
     private static Path directory(CommandLine cmd, String map, Path base, String given) {
         if (given.isBlank()) {
-            throw new CommandLine.ParameterException(cmd, "--static-map " + map + ": no directory after '='; e.g. /static=/srv/site/staticfiles");
+            throw new CommandLine.ParameterException(cmd, "--static-map " + map
+                    + ": no directory after '='; e.g. /static=/srv/site/staticfiles");
         }
         Path dir = base.resolve(given.strip()).normalize();
         if (!Files.isDirectory(dir)) {

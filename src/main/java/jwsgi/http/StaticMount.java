@@ -39,7 +39,8 @@ import org.eclipse.jetty.util.Callback;
 final class StaticMount {
     /** Django's ManifestStaticFilesStorage names: name.0123456789ab.ext (md5, 12 hex digits); WhiteNoise's test. */
     private static final Pattern HASHED = Pattern.compile(".+\\.[0-9a-f]{12}\\..+");
-    private static final HttpField IMMUTABLE = new PreEncodedHttpField(HttpHeader.CACHE_CONTROL, "public, max-age=31536000, immutable");
+    private static final HttpField IMMUTABLE =
+            new PreEncodedHttpField(HttpHeader.CACHE_CONTROL, "public, max-age=31536000, immutable");
     private static final HttpField VARY = new PreEncodedHttpField(HttpHeader.VARY, HttpHeader.ACCEPT_ENCODING.asString());
     /** Jetty's types, with a charset for text (Jetty gives text/plain ISO-8859-1 and others none). */
     private static final MimeTypes TYPES = types();
@@ -93,7 +94,8 @@ final class StaticMount {
         if (content.getPreCompressedContentFormats() != null && !content.getPreCompressedContentFormats().isEmpty()) {
             headers.put(VARY);
         }
-        service.doGet(ranged(request, content), response, callback, HttpMethod.HEAD.is(request.getMethod()) ? new Headless(content) : content);
+        HttpContent body = HttpMethod.HEAD.is(request.getMethod()) ? new Headless(content) : content;
+        service.doGet(ranged(request, content), response, callback, body);
     }
 
     /**
@@ -116,7 +118,10 @@ final class StaticMount {
         };
     }
 
-    /** The ResourceService, with its refusals answered here, so a 304 or 412 keeps the connection (Jetty's error page would close it). */
+    /**
+     * The ResourceService, with its refusals answered here, so a 304 or 412 keeps the connection
+     * (Jetty's error page, {@link ErrorResponses}, would close it).
+     */
     private static final class Service extends ResourceService {
         @Override
         protected void writeHttpError(Request request, Response response, Callback callback, int status) {
