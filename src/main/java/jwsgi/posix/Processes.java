@@ -25,19 +25,17 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * descriptor 3. Spawned with {@code posix_spawn} (no fork of the JVM), waited for with
  * {@code waitpid}, signalled with {@code kill}.
  *
- * <p>Signal numbers are Linux's.
+ * <p>Threads: any; {@link #waitFor} and {@link #read} block the calling (platform) thread.
  */
 public final class Processes {
-    public static final int SIGHUP = 1;
-    public static final int SIGINT = 2;
-    public static final int SIGQUIT = 3;
-    public static final int SIGKILL = 9;
-    public static final int SIGUSR1 = 10;
-    public static final int SIGTERM = 15;
     private static final int POSIX_SPAWN_SETSIGDEF = 0x04;
     private static final int POSIX_SPAWN_SETSIGMASK = 0x08;
-    /** A child starts with the default action for these, whatever the master ignores (nohup, background jobs). */
-    private static final int[] DEFAULT_SIGNALS = {SIGHUP, SIGINT, SIGQUIT, SIGUSR1, 12, 13, SIGTERM, 17, 21, 22, 28};
+    /**
+     * A child starts with the default action for these, whatever the master ignores (nohup,
+     * background jobs): every signal a worker handles or the master sends, and PIPE and CHLD.
+     */
+    private static final Signal[] DEFAULT_SIGNALS = {Signal.HUP, Signal.INT, Signal.QUIT, Signal.USR1, Signal.USR2, Signal.PIPE,
+        Signal.TERM, Signal.CHLD, Signal.TTIN, Signal.TTOU, Signal.WINCH};
     private static final int EINTR = 4;
     private static final int ECHILD = 10;
     /** glibc's posix_spawn_file_actions_t is 80 bytes and posix_spawnattr_t 336: generous room for both. */
@@ -72,10 +70,15 @@ public final class Processes {
 
     private Processes() {}
 
-    /** How a child ended, decoded from its wait status. */
+    /** How a child ended, decoded from its wait status: an exit code, or the number of the signal that ended it. */
     public record Exit(int code, int signal, boolean coreDumped) {
         public boolean signaled() {
             return signal != 0;
+        }
+
+        /** Whether {@code s} ended it. */
+        public boolean killedBy(Signal s) {
+            return signal == s.number;
         }
     }
 
@@ -116,7 +119,7 @@ public final class Processes {
                     check("sigemptyset", (int) SIGEMPTYSET.invokeExact(none));
                     MemorySegment defaults = arena.allocate(SIGSET_BYTES, 8);
                     check("sigemptyset", (int) SIGEMPTYSET.invokeExact(defaults));
-                    for (int sig : DEFAULT_SIGNALS) check("sigaddset", (int) SIGADDSET.invokeExact(defaults, sig));
+                    for (Signal sig : DEFAULT_SIGNALS) check("sigaddset", (int) SIGADDSET.invokeExact(defaults, sig.number));
                     check("posix_spawnattr_setsigmask", (int) ATTR_SIGMASK.invokeExact(attr, none));
                     check("posix_spawnattr_setsigdefault", (int) ATTR_SIGDEFAULT.invokeExact(attr, defaults));
                     check("posix_spawnattr_setflags", (int) ATTR_FLAGS.invokeExact(attr, (short) (POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)));
@@ -198,9 +201,9 @@ public final class Processes {
     }
 
     /** Sends {@code signal} to {@code pid}; false when there is no such process any more. */
-    public static boolean kill(int pid, int signal) {
+    public static boolean kill(int pid, Signal signal) {
         try {
-            Libc.check("kill(" + pid + ", " + signal + ")", KILL, pid, signal);
+            Libc.check("kill(" + pid + ", " + signal + ")", KILL, pid, signal.number);
             return true;
         } catch (Libc.Failure f) {
             return false;

@@ -29,6 +29,15 @@ record ControlMessage(Verb verb, String detail) {
         return new ControlMessage(Verb.BOOT_ERROR, Integer.toString(code));
     }
 
+    /** The code of a {@code boot-error}; FAILURE's when it is not a number. */
+    ExitCode exitCode() {
+        try {
+            return ExitCode.of(Integer.parseInt(detail.strip()));
+        } catch (NumberFormatException e) {
+            return ExitCode.FAILURE;
+        }
+    }
+
     byte[] encode() {
         String verb = verb().name().toLowerCase().replace('_', '-');
         String line = detail.isEmpty() ? verb : verb + " " + detail.replace('\n', ' ');

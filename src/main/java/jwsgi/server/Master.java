@@ -1,9 +1,6 @@
 package jwsgi.server;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -21,10 +18,9 @@ import jwsgi.hooks.Hook;
 import jwsgi.hooks.PythonLogging;
 import jwsgi.hooks.ServerHooks;
 import jwsgi.posix.Libc;
-import jwsgi.python.SignalGuard;
 import jwsgi.posix.Processes;
 import jwsgi.posix.ProcessOwner;
-import jwsgi.posix.Sockets;
+import jwsgi.posix.Signal;
 import jwsgi.python.PythonRuntime;
 import jwsgi.python.PythonStartupException;
 
@@ -42,15 +38,15 @@ import org.slf4j.LoggerFactory;
  *       app afresh, and each old worker is stopped gracefully once a new one is ready (if the
  *       new ones cannot start, the old ones go on serving);</li>
  *   <li>TTIN / TTOU: one worker more / fewer; USR1: reopen the log files (the workers too).</li>
+ *   <li>QUIT stays the JVM's: it prints the master's threads (gunicorn's quick stop is INT);
+ *       USR2 (gunicorn's re-exec) and WINCH are explained in the log and change nothing.</li>
  * </ul>
  * A worker that dies (an exception at import, {@code os._exit}, a crash in a C extension,
- * {@code kill -9}) is logged with its cause and replaced, after a growing delay while workers
- * keep dying at boot. If the very first workers cannot start because the app does not import
- * (or the settings or Python are unusable), the master stops with their exit code instead of
- * trying forever. A worker that asks to be replaced ({@code --max-requests}, a hung request,
- * {@code --reload}) serves on until its replacement is ready. A worker silent for longer than
- * {@code --timeout} (no heartbeat: the JVM is wedged) gets QUIT, which makes the JVM print its
- * threads, then KILL.
+ * {@code kill -9}) is logged with its cause ({@link ExitCause}) and replaced; workers that die
+ * at boot follow the {@link BootPolicy}. A worker that asks to be replaced
+ * ({@code --max-requests}, a hung request, {@code --reload}) serves on until its replacement is
+ * ready. A worker silent for longer than {@code --timeout} (no heartbeat: the JVM is wedged)
+ * gets QUIT, which makes the JVM print its threads, then KILL.
  *
  * <p>The master imports no app and starts Python only to read a config file and call its
  * master hooks ({@link Hook.Role#MASTER}).
@@ -70,13 +66,12 @@ public final class Master {
     private static final long KILL_AFTER_QUIT_NANOS = TimeUnit.SECONDS.toNanos(2);
     /** A heartbeat is missed only after this long, whatever --timeout is: a loaded machine delays threads. */
     private static final long MIN_SILENCE_NANOS = TimeUnit.SECONDS.toNanos(10);
-    /** Before any worker was ever ready, a worker that keeps dying at boot is tried this often, then the master gives up. */
-    private static final int BOOT_ATTEMPTS = 3;
-    private static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(30);
+    /** The signals the master acts on (QUIT is the JVM's). */
+    static final Signal[] HANDLED = {Signal.TERM, Signal.INT, Signal.HUP, Signal.USR1, Signal.USR2, Signal.TTIN, Signal.TTOU, Signal.WINCH};
 
     /** What the main loop reacts to. */
     sealed interface Event {
-        record Signal(String name) implements Event {}
+        record Signalled(Signal signal) implements Event {}
 
         record Message(WorkerHandle worker, ControlMessage message) implements Event {}
 
@@ -96,13 +91,11 @@ public final class Master {
     private Listeners listeners;
     /** The workers' connection counts, for balancing; null if it could not be made. */
     private ConnectionTable connections;
-    private WorkerCommand command;
+    /** How workers are started, and what happens when they die at boot; null until the listeners are open. */
+    private BootPolicy boot;
     private int numWorkers;
     private int nextAge = 1;
     private int generation = 1;
-    private boolean everReady;
-    private int bootFailures;
-    private long nextSpawnNanos;
     private Stop stop;
     private long stopDeadline;
     private ExitCode exitCode = ExitCode.OK;
@@ -181,8 +174,8 @@ public final class Master {
         } catch (Libc.Failure e) {
             LOG.warn("Connections will not be balanced between the workers (each takes what the kernel gives it): {}", e.getMessage());
         }
-        command = WorkerCommand.of(args, System.getenv());
-        Signals.handle(name -> events.add(new Event.Signal(name)), "TERM", "INT", "HUP", "USR1", "TTIN", "TTOU", "WINCH");
+        boot = new BootPolicy(WorkerCommand.of(args, System.getenv()));
+        Signals.handle(signal -> events.add(new Event.Signalled(signal)), HANDLED);
         return ExitCode.OK;
     }
 
@@ -220,38 +213,40 @@ public final class Master {
 
     private void handle(Event event) throws ServerHooks.HookException {
         switch (event) {
-            case Event.Signal(String name) -> signal(name);
+            case Event.Signalled(Signal signal) -> signal(signal);
             case Event.Message(WorkerHandle w, ControlMessage m) -> message(w, m);
             case Event.Exited(WorkerHandle w, Processes.Exit exit) -> exited(w, exit);
         }
     }
 
-    private void signal(String name) throws ServerHooks.HookException {
-        LOG.info("Handling signal: {}", name.toLowerCase());
-        switch (name) {
-            case "TERM" -> beginStop(Stop.GRACEFUL);
-            case "INT" -> beginStop(Stop.QUICK);
-            case "HUP" -> {
+    private void signal(Signal signal) throws ServerHooks.HookException {
+        LOG.info("Handling signal: {}", signal.name().toLowerCase());
+        switch (signal) {
+            case TERM -> beginStop(Stop.GRACEFUL);
+            case INT -> beginStop(Stop.QUICK);
+            case HUP -> {
                 if (stop == null) reload();
             }
-            case "USR1" -> {
+            case USR1 -> {
                 try {
                     startup.errorLog().reopen();
                 } catch (IOException e) {
                     LOG.error("Cannot reopen the error log: {}", e.getMessage());
                 }
-                for (WorkerHandle w : workers.values()) Processes.kill(w.pid, Processes.SIGUSR1);
+                for (WorkerHandle w : workers.values()) w.forward(Signal.USR1);
             }
-            case "TTIN", "TTOU" -> {
+            case TTIN, TTOU -> {
                 if (settings().worker().kind() == WorkerOptions.Kind.INTERPRETER) {
-                    LOG.warn("SIG{} has no effect with -k interpreter: --workers sets the number of interpreters; change it, then reload (HUP)", name);
-                } else if (name.equals("TTIN")) {
+                    LOG.warn("{} has no effect with -k interpreter: --workers sets the number of interpreters; change it, then reload (HUP)", signal);
+                } else if (signal == Signal.TTIN) {
                     changeWorkers(numWorkers + 1);
                 } else if (numWorkers > 1) {
                     changeWorkers(numWorkers - 1);
                 }
             }
-            default -> LOG.debug("SIG{} has no effect on jwsgi's master", name);
+            case USR2 -> LOG.warn("SIGUSR2 (gunicorn's upgrade by re-exec) has no effect: a JVM cannot re-exec itself; HUP starts "
+                    + "new workers with the new code and config while the old ones drain");
+            default -> LOG.debug("{} has no effect on jwsgi's master", signal);
         }
     }
 
@@ -264,35 +259,20 @@ public final class Master {
 
     private void message(WorkerHandle w, ControlMessage m) throws ServerHooks.HookException {
         if (!workers.containsKey(w.pid)) return;
-        w.lastBeatNanos = System.nanoTime();
+        w.heard(System.nanoTime());
         switch (m.verb()) {
             case BEAT -> { }
             case READY -> ready(w);
             case RETIRE -> {
-                if (w.state == WorkerHandle.State.READY) {
-                    w.state = WorkerHandle.State.RETIRING;
-                    LOG.info("Replacing {}: {}", w, m.detail());
-                }
+                if (w.retire()) LOG.info("Replacing {}: {}", w, m.detail());
             }
-            case BOOT_ERROR -> w.bootError = parseCode(m.detail());
-        }
-    }
-
-    private static int parseCode(String s) {
-        try {
-            return Integer.parseInt(s.strip());
-        } catch (NumberFormatException e) {
-            return ExitCode.FAILURE.code;
+            case BOOT_ERROR -> w.bootFailed(m.exitCode());
         }
     }
 
     private void ready(WorkerHandle w) throws ServerHooks.HookException {
-        if (w.state != WorkerHandle.State.BOOTING) return;
-        w.state = WorkerHandle.State.READY;
-        bootFailures = 0;
-        nextSpawnNanos = 0;
-        if (!everReady) {
-            everReady = true;
+        if (!w.ready()) return;
+        if (boot.ready()) {
             for (Listeners.Listener l : listeners.all()) LOG.info("Listening at: {} ({})", l.url(settings().tls().enabled()), pid);
             LOG.info("Using worker: {} ({}), app {}", settings().worker().describe(), describeWorkers(settings()),
                     settings().app() == null ? "jwsgi_demo:application" : settings().app());
@@ -301,9 +281,9 @@ public final class Master {
         // A new worker serves: one that waits for its replacement may go (all of them once the generation is complete).
         List<WorkerHandle> retiring = byAge(WorkerHandle.State.RETIRING);
         if (retiring.isEmpty()) return;
-        long current = workers.values().stream().filter(x -> x.generation == generation && x.state == WorkerHandle.State.READY).count();
+        long current = workers.values().stream().filter(x -> x.generation == generation && x.state() == WorkerHandle.State.READY).count();
         int toStop = current >= numWorkers ? retiring.size() : 1;
-        for (int i = 0; i < toStop; i++) stopWorker(retiring.get(i), Processes.SIGTERM);
+        for (int i = 0; i < toStop; i++) retiring.get(i).stop(Signal.TERM, System.nanoTime());
     }
 
     private static String describeWorkers(Settings settings) {
@@ -316,89 +296,25 @@ public final class Master {
     }
 
     private List<WorkerHandle> byAge(WorkerHandle.State state) {
-        return workers.values().stream().filter(x -> x.state == state).sorted(Comparator.comparingInt(x -> x.age)).toList();
-    }
-
-    private void stopWorker(WorkerHandle w, int signal) {
-        w.state = WorkerHandle.State.STOPPING;
-        w.signalledNanos = System.nanoTime();
-        if (signal == Processes.SIGKILL) w.killedByMaster = true;
-        Processes.kill(w.pid, signal);
+        return workers.values().stream().filter(x -> x.state() == state).sorted(Comparator.comparingInt(x -> x.age)).toList();
     }
 
     private void exited(WorkerHandle w, Processes.Exit exit) throws ServerHooks.HookException {
         if (workers.remove(w.pid) == null) return;
         // A worker that crashed could not leave the table: the others must not wait for it.
         if (connections != null) connections.release(w.pid);
-        WorkerHandle.State was = w.state;
-        // A worker told to stop may end before it handles the signal (the JVM's default: 128 + the signal).
-        boolean expected = was == WorkerHandle.State.STOPPING && (exit.signaled() ? w.killedByMaster && exitCode != ExitCode.OK
-                : exit.code() == 0 || exit.code() == 128 + Processes.SIGTERM || exit.code() == 128 + Processes.SIGINT);
-        if (!expected) LOG.error("{} {}", w, cause(w, exit));
+        if (!w.endedAsTold(exit, exitCode != ExitCode.OK)) LOG.error("{} {}", w, ExitCause.of(w, exit));
         run(Hook.CHILD_EXIT, w.pid);
         if (hooks != null) hooks.workerExited(w.pid);
-        if (stop != null || was != WorkerHandle.State.BOOTING) return;
-        // Started with JVM options found wanting since (see below): its death says nothing more.
-        if (w.command != command) return;
-        bootFailures++;
-        if (!everReady && bootFailures == 1 && w.bootError < 0 && !exit.signaled()) {
-            try {
-                command = command.startable();
-            } catch (ConfigException e) {
-                LOG.error("Stopping: {}", e.getMessage());
-                halt(ExitCode.USAGE.code);
-                return;
+        if (stop != null || w.state() != WorkerHandle.State.BOOTING) return;
+        switch (boot.died(w, exit, System.nanoTime())) {
+            case BootPolicy.Verdict.Outdated() -> { }
+            case BootPolicy.Verdict.Stop(ExitCode code, String why) -> {
+                LOG.error(why);
+                halt(code);
             }
-        }
-        if (!everReady && (w.bootError > 0 || bootFailures >= BOOT_ATTEMPTS)) {
-            int code = w.bootError > 0 ? w.bootError : ExitCode.PYTHON_BOOT_ERROR.code;
-            LOG.error(w.bootError > 0 ? "Worker failed to boot; stopping (starting another would fail the same way)"
-                    : "Workers keep dying at boot ({} attempts); stopping", bootFailures);
-            halt(code);
-            return;
-        }
-        long delay = Math.min(MAX_BACKOFF_NANOS, TimeUnit.MILLISECONDS.toNanos(500) << Math.min(bootFailures - 1, 10));
-        nextSpawnNanos = System.nanoTime() + delay;
-        LOG.warn("{} could not boot ({} in a row); {}next worker in {} s", w, bootFailures,
-                everReady ? "the running workers go on serving; " : "", TimeUnit.NANOSECONDS.toMillis(delay) / 1000.0);
-    }
-
-    /** Why a worker ended, for the log: its exit code or signal, and what that usually means. */
-    private static String cause(WorkerHandle w, Processes.Exit exit) {
-        StringBuilder why = new StringBuilder();
-        if (!exit.signaled()) {
-            why.append("exited with code ").append(exit.code());
-            if (w.bootError < 0 && w.state == WorkerHandle.State.BOOTING && exit.code() != 0) why.append(" while booting");
-            if (exit.code() == 0) why.append(" without being asked to");
-        } else {
-            why.append("was killed by ").append(SignalGuard.name(exit.signal()));
-            why.append(switch (exit.signal()) {
-                case Processes.SIGKILL -> w.killedByMaster ? " (by the master, see above)" : " (by the kernel's out-of-memory killer, or someone's kill -9)";
-                case 6 -> " (abort: a fatal error in native code: the JVM's crash report, or Python's os.abort())";
-                case 11 -> " (a crash in native code, e.g. a C extension)";
-                default -> "";
-            });
-            if (exit.coreDumped()) why.append(", core dumped");
-        }
-        Path report = WorkerCommand.crashReport(Integer.toString(w.pid));
-        if (Files.isRegularFile(report)) why.append("; crash report ").append(report).append(crashSummary(report));
-        return why.toString();
-    }
-
-    /** The lines of a JVM crash report that say what crashed: the signal, and the native frame. */
-    private static String crashSummary(Path report) {
-        try {
-            List<String> lines = Files.readAllLines(report).stream().limit(40).toList();
-            StringBuilder s = new StringBuilder();
-            for (int i = 0; i < lines.size(); i++) {
-                String l = lines.get(i);
-                if (l.startsWith("#  SIG") || (l.startsWith("# Problematic frame:") && i + 1 < lines.size())) {
-                    s.append("\n  ").append(l.startsWith("#  SIG") ? l.substring(1).strip() : lines.get(i + 1).substring(1).strip());
-                }
-            }
-            return s.toString();
-        } catch (IOException | RuntimeException e) {
-            return "";
+            case BootPolicy.Verdict.Retry(long delay, int failures) -> LOG.warn("{} could not boot ({} in a row); {}next worker in {} s", w,
+                    failures, boot.everReady() ? "the running workers go on serving; " : "", TimeUnit.NANOSECONDS.toMillis(delay) / 1000.0);
         }
     }
 
@@ -410,44 +326,35 @@ public final class Master {
         long silence = Math.max(MIN_SILENCE_NANOS, settings().worker().timeout().toNanos());
         long stopLimit = settings().worker().gracefulTimeout().toNanos() + STOP_MARGIN_NANOS;
         for (WorkerHandle w : List.copyOf(workers.values())) {
-            switch (w.state) {
+            switch (w.state()) {
                 case BOOTING, READY, RETIRING -> {
-                    if (!settings().worker().timeout().isZero() && now - w.lastBeatNanos > silence) {
+                    if (!settings().worker().timeout().isZero() && w.silentFor(now) > silence) {
                         LOG.error("WORKER TIMEOUT (pid:{}): {} sent no heartbeat for {} s; its JVM threads follow (QUIT), then KILL",
-                                w.pid, w, TimeUnit.NANOSECONDS.toSeconds(now - w.lastBeatNanos));
-                        w.state = WorkerHandle.State.KILLING;
-                        w.signalledNanos = now;
-                        Processes.kill(w.pid, Processes.SIGQUIT);
+                                w.pid, w, TimeUnit.NANOSECONDS.toSeconds(w.silentFor(now)));
+                        w.dumpThreads(now);
                     }
                 }
                 case STOPPING -> {
-                    if (now - w.signalledNanos > stopLimit) {
+                    if (w.signalledFor(now) > stopLimit) {
                         LOG.warn("{} is still running {} s after it was told to stop; killing it", w,
-                                TimeUnit.NANOSECONDS.toSeconds(now - w.signalledNanos));
-                        w.killedByMaster = true;
-                        Processes.kill(w.pid, Processes.SIGKILL);
-                        w.signalledNanos = now;
+                                TimeUnit.NANOSECONDS.toSeconds(w.signalledFor(now)));
+                        w.kill(now);
                     }
                 }
                 case KILLING -> {
-                    if (now - w.signalledNanos > KILL_AFTER_QUIT_NANOS) {
-                        w.killedByMaster = true;
-                        Processes.kill(w.pid, Processes.SIGKILL);
-                    }
+                    if (w.signalledFor(now) > KILL_AFTER_QUIT_NANOS) w.kill(now);
                 }
             }
         }
-        List<WorkerHandle> active = workers.values().stream().filter(w -> w.generation == generation
-                && (w.state == WorkerHandle.State.BOOTING || w.state == WorkerHandle.State.READY)).toList();
+        List<WorkerHandle> active = workers.values().stream().filter(w -> w.activeIn(generation)).toList();
         int missing = numWorkers - active.size();
-        if (missing > 0 && now - nextSpawnNanos >= 0) {
-            // After boot failures, one at a time: each failure pushes the next attempt back.
-            for (int i = 0; i < (bootFailures > 0 ? 1 : missing); i++) spawn(i);
-        } else if (missing < 0) {
+        int toStart = boot.toStart(missing, now);
+        for (int i = 0; i < toStart; i++) spawn(i);
+        if (missing < 0) {
             List<WorkerHandle> oldest = active.stream().sorted(Comparator.comparingInt(w -> w.age)).limit(-missing).toList();
             for (WorkerHandle w : oldest) {
                 LOG.info("Stopping {}: {} workers are enough", w, numWorkers);
-                stopWorker(w, Processes.SIGTERM);
+                w.stop(Signal.TERM, now);
             }
         }
     }
@@ -460,32 +367,18 @@ public final class Master {
         Listeners.Listener shared = listeners.shared();
         List<Integer> ports = listeners.all().stream().map(Listeners.Listener::port).toList();
         WorkerIdentity identity = new WorkerIdentity(age, listeners.all().indexOf(shared), ports, batchIndex);
-        int[] pipe;
+        Map<Integer, Integer> descriptors = new HashMap<>(Map.of(WorkerIdentity.LISTENER_FD, shared.fd()));
+        if (connections != null) descriptors.put(WorkerIdentity.CONNECTIONS_FD, connections.fd());
+        WorkerHandle w;
         try {
-            pipe = Processes.pipe();
-        } catch (Libc.Failure e) {
-            LOG.error("Cannot start a worker: {}", e.getMessage());
-            bootFailures++;
-            nextSpawnNanos = System.nanoTime() + MAX_BACKOFF_NANOS;
-            return;
-        }
-        int workerPid;
-        try {
-            Map<Integer, Integer> descriptors = new HashMap<>(Map.of(WorkerIdentity.LISTENER_FD, shared.fd(), WorkerIdentity.CONTROL_FD, pipe[1]));
-            if (connections != null) descriptors.put(WorkerIdentity.CONNECTIONS_FD, connections.fd());
-            workerPid = Processes.spawn(command.argv(), command.environment(identity), descriptors);
+            w = WorkerHandle.spawn(boot.command(), identity, generation, descriptors, events::add);
         } catch (Libc.Failure | RuntimeException e) {
             LOG.error("Cannot start a worker: {}", e.getMessage());
-            Sockets.closeQuietly(pipe[0]);
-            Sockets.closeQuietly(pipe[1]);
-            bootFailures++;
-            nextSpawnNanos = System.nanoTime() + MAX_BACKOFF_NANOS;
+            boot.spawnFailed(System.nanoTime());
             return;
         }
-        Sockets.closeQuietly(pipe[1]);
-        WorkerHandle w = WorkerHandle.track(age, workerPid, generation, command, pipe[0], events::add);
-        workers.put(workerPid, w);
-        if (hooks != null) hooks.workerStarted(age, workerPid);
+        workers.put(w.pid, w);
+        if (hooks != null) hooks.workerStarted(age, w.pid);
     }
 
     // ---- reload and stop --------------------------------------------------------------------
@@ -520,14 +413,10 @@ public final class Master {
         if (processes(settings()) != numWorkers) changeWorkers(processes(settings()));
         generation++;
         for (WorkerHandle w : List.copyOf(workers.values())) {
-            if (w.state == WorkerHandle.State.READY) {
-                w.state = WorkerHandle.State.RETIRING;
-            } else if (w.state == WorkerHandle.State.BOOTING) {
-                stopWorker(w, Processes.SIGTERM);  // it would serve the old code
-            }
+            if (w.state() == WorkerHandle.State.BOOTING) w.stop(Signal.TERM, System.nanoTime());  // it would serve the old code
+            else w.retire();
         }
-        bootFailures = 0;
-        nextSpawnNanos = 0;
+        boot.reset();
     }
 
     private void beginStop(Stop how) {
@@ -537,21 +426,21 @@ public final class Master {
         stopDeadline = System.nanoTime() + wait;
         // Nothing new is queued for the workers; they finish what they accepted.
         if (listeners != null) listeners.close();
-        for (WorkerHandle w : workers.values()) stopWorker(w, how == Stop.GRACEFUL ? Processes.SIGTERM : Processes.SIGINT);
+        for (WorkerHandle w : workers.values()) w.stop(how == Stop.GRACEFUL ? Signal.TERM : Signal.INT, System.nanoTime());
     }
 
     /** A fatal start-up failure: stop the workers at once and exit with {@code code}. */
-    private void halt(int code) {
-        exitCode = ExitCode.of(code);
+    private void halt(ExitCode code) {
+        exitCode = code;
         stop = Stop.QUICK;
         stopDeadline = System.nanoTime() + QUICK_STOP_NANOS;
-        for (WorkerHandle w : workers.values()) stopWorker(w, Processes.SIGKILL);
+        for (WorkerHandle w : workers.values()) w.stop(Signal.KILL, System.nanoTime());
     }
 
     private void killAll() {
         for (WorkerHandle w : workers.values()) {
             LOG.warn("{} did not stop in time; killing it", w);
-            Processes.kill(w.pid, Processes.SIGKILL);
+            w.kill(System.nanoTime());
         }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (!workers.isEmpty() && System.nanoTime() - deadline < 0) {

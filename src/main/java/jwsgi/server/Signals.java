@@ -2,32 +2,44 @@ package jwsgi.server;
 
 import java.util.function.Consumer;
 
+import jwsgi.posix.Libc;
+import jwsgi.posix.Signal;
+
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import sun.misc.Signal;
-
 /**
- * The process signals a master or worker acts on, handed to a sink by name ("TERM", "HUP").
- * Handlers only hand the name on (no logging, no locks, no Python); the process's main thread
- * takes them from its queue. The JVM's own handlers stay in place otherwise: Python was
- * initialised without its handlers, and any the app installs are reverted after it loads.
+ * The process signals a master or worker acts on, handed to a sink. Handlers only hand the
+ * signal on (no logging, no locks, no Python); the process's main thread takes them from its
+ * queue. The JVM's own handlers stay in place otherwise: Python was initialised without its
+ * handlers, and any the app installs are reverted after it loads.
  *
- * <p>SIGQUIT cannot be handled: the JVM keeps it for its thread dumps.
+ * <p>A signal the process inherited as ignored is given its default action first: the JVM
+ * would otherwise keep ignoring INT, TERM and HUP (a background job of a script starts with INT
+ * and QUIT ignored, {@code nohup} with HUP), and INT would not stop the server as it stops
+ * gunicorn.
+ *
+ * <p>QUIT cannot be handled: the JVM keeps it for its thread dumps, whatever the process
+ * inherited (gunicorn's quick stop is INT here).
  */
 final class Signals {
     private static final Logger LOG = LoggerFactory.getLogger(Signals.class);
 
     private Signals() {}
 
-    /** Starts handing {@code names} (e.g. "TERM", "INT", "USR1") to {@code sink}. */
-    static void handle(Consumer<String> sink, String... names) {
-        for (String name : names) {
+    /** Starts handing {@code signals} to {@code sink}. */
+    static void handle(Consumer<Signal> sink, Signal... signals) {
+        for (Signal signal : signals) {
             try {
-                Signal.handle(new Signal(name), s -> sink.accept(s.getName()));
+                if (signal.unignore()) LOG.debug("{} was ignored (inherited from the parent process); now handled", signal);
+            } catch (Libc.Failure e) {
+                LOG.warn("Cannot give {} its default action: {}", signal, e.getMessage());
+            }
+            try {
+                sun.misc.Signal.handle(new sun.misc.Signal(signal.name()), s -> sink.accept(signal));
             } catch (IllegalArgumentException e) {
-                // SIGINT is ignored in background jobs of non-interactive shells; the JVM keeps it so.
-                LOG.debug("cannot handle SIG{}: {}", name, e.getMessage());
+                // Only with JVM options that reserve it (-Xrs) for INT, TERM and HUP.
+                LOG.warn("Cannot handle {}: {} (is -Xrs among the JVM options?)", signal, e.getMessage());
             }
         }
     }

@@ -24,11 +24,10 @@ import jwsgi.http.TlsContext;
 import jwsgi.log.AccessLog;
 import jwsgi.posix.Libc;
 import jwsgi.posix.ProcessOwner;
+import jwsgi.posix.Signal;
 import jwsgi.posix.Sockets;
 import jwsgi.python.PythonRuntime;
 import jwsgi.python.PythonStartupException;
-import jwsgi.python.PythonVersion;
-import jwsgi.wsgi.AppLoadException;
 import jwsgi.wsgi.RequestCounter;
 import jwsgi.wsgi.Watchdog;
 import jwsgi.wsgi.WorkerPool;
@@ -57,26 +56,49 @@ import org.slf4j.LoggerFactory;
  *
  * <p>{@code --check-config} and {@code --print-config} run here too, in a process of their own
  * with no master: they load the app and exit.
+ *
+ * <p>Threads: the main thread starts the worker, waits for the signal that stops it and stops
+ * it; signal handlers and the master link only post to {@link #signals}. {@link #retire} also
+ * runs on the thread of the request that reached --max-requests, on the reloader's and on the
+ * watchdog's; {@link #stopAccepting} on the main thread and the watchdog's (hence synchronized).
  */
 public final class Worker {
     private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
     /** How long a read or write inside a request may stall before the connection is closed. */
     private static final Duration IO_TIMEOUT = Duration.ofSeconds(30);
-    private static final String DEMO_MODULE = "jwsgi_demo";
     /** After the graceful timeout, how long Python threads get to leave Python before the process exits without finalising it. */
     private static final Duration STOP_WAIT = Duration.ofSeconds(1);
     /** How long worker_abort may take when a request hangs: the hung thread may hold the GIL it needs. */
     private static final Duration ABORT_HOOK_WAIT = Duration.ofSeconds(2);
+    /**
+     * The signals a worker acts on: TERM and INT stop it, USR1 reopens its logs. The others are
+     * the master's; a worker ignores them, since their default would stop or end it when they
+     * reach the whole process group (a terminal's, or {@code kill -HUP -PGID}).
+     */
+    static final Signal[] HANDLED = {Signal.TERM, Signal.INT, Signal.USR1, Signal.HUP, Signal.USR2, Signal.TTIN, Signal.TTOU, Signal.WINCH};
+
+    /** What serves once the worker is up, and what its stop takes down. */
+    private record Serving(HttpServer http, WorkerPool pool, AccessLog accessLog, Watchdog watchdog) {}
+
+    /** A step of the start-up failed, as its log line said; the worker exits with {@code code}. */
+    private static final class BootFailure extends Exception {
+        final ExitCode code;
+
+        BootFailure(ExitCode code) {
+            super(code.name(), null, false, false);
+            this.code = code;
+        }
+    }
 
     private final Startup startup;
     /** Null for --check-config and --print-config, which run without a master. */
     private final WorkerIdentity identity;
-    private final BlockingQueue<String> signals = new LinkedBlockingQueue<>();
+    private final BlockingQueue<Signal> signals = new LinkedBlockingQueue<>();
     /** When this worker started ({@link System#nanoTime()}), for --min-worker-lifetime. */
     private final long started = System.nanoTime();
     private MasterLink master;
     private Reloader reloader;
-    /** The worker's standard output and error, saved before the inherited listener is taken. */
+    /** This worker's copy of the shared listener is closed (it stops, or its one Python thread hung). */
     private boolean acceptingStopped;
 
     Worker(Startup startup, WorkerIdentity identity) {
@@ -89,7 +111,7 @@ public final class Worker {
     }
 
     ExitCode run() {
-        if (identity != null) master = MasterLink.start(() -> signals.offer("TERM"));
+        if (identity != null) master = MasterLink.start(() -> signals.offer(Signal.TERM));
         try {
             ExitCode code = start();
             if (code != ExitCode.OK && master != null) master.send(ControlMessage.bootError(code.code));
@@ -133,19 +155,16 @@ public final class Worker {
 
     /** --check-config and --print-config: the settings are valid; now the TLS files and the app must load. */
     private ExitCode check(PythonRuntime runtime, ServerHooks hooks) {
-        if (settings().tls().enabled()) {
-            try {
-                TlsContext.load(settings().tls());
-            } catch (TlsContext.TlsException e) {
-                LOG.error("Cannot set up TLS: {}", e.getMessage());
-                return ExitCode.FAILURE;
-            }
+        try {
+            tls();
+        } catch (BootFailure f) {
+            return f.code;
         }
         if (settings().config().printConfig()) {
             System.out.print(ConfigPrinter.render(settings().effective(), hooks.defined().stream().map(h -> h.pythonName).toList()));
             System.out.flush();
         }
-        ExitCode loaded = loadApp(runtime) == null ? ExitCode.APP_LOAD_ERROR : ExitCode.OK;
+        ExitCode loaded = new AppLoader(settings()).load(runtime) == null ? ExitCode.APP_LOAD_ERROR : ExitCode.OK;
         if (loaded == ExitCode.OK) LOG.info("Configuration OK: the app loads");
         return loaded;
     }
@@ -154,24 +173,79 @@ public final class Worker {
         long pid = ProcessHandle.current().pid();
         LOG.info("Booting worker with pid: {}", pid);
         LOG.debug("Using {}", runtime.installation().describe());
-        SslContextFactory.Server tls = null;
-        if (settings().tls().enabled()) {
-            try {
-                tls = TlsContext.load(settings().tls());
-            } catch (TlsContext.TlsException e) {
-                LOG.error("Cannot set up TLS: {}", e.getMessage());
-                return ExitCode.FAILURE;
-            }
-        }
-        AccessLog accessLog;
+        Serving serving;
         try {
-            accessLog = settings().logging().accessLog() == null ? null : AccessLog.open(settings().logging().accessLog(),
-                    settings().logging().accessLogFormat(), settings().logging().accessLogJson());
-        } catch (IOException e) {
-            LOG.error("Cannot open the access log {}", e.getMessage());
-            return ExitCode.FAILURE;
+            serving = boot(runtime, hooks, pid);
+        } catch (BootFailure f) {
+            return f.code;
         }
+        master.send(ControlMessage.READY);
+        boolean quick = awaitStop(serving.accessLog()) == Signal.INT;
+        if (quick) runQuietly(hooks, Hook.WORKER_INT);
+        if (reloader != null) reloader.close();
+        stopAccepting(serving.http());
+        stop(serving.http(), serving.pool(), quick);
+        if (serving.watchdog() != null) serving.watchdog().close();
+        runQuietly(hooks, Hook.WORKER_EXIT);
+        LOG.info("Worker exiting (pid: {})", pid);
+        hooks.close();
+        runtime.shutdown(STOP_WAIT);
+        if (serving.accessLog() != null) serving.accessLog().close();
+        return ExitCode.OK;
+    }
+
+    /**
+     * gunicorn's worker start: the HTTP server and the Python threads are made, {@code post_fork},
+     * further listeners opened, {@code --user} taken, the app imported, {@code post_worker_init};
+     * then the listeners accept, and the watchdog and the reloader start.
+     */
+    private Serving boot(PythonRuntime runtime, ServerHooks hooks, long pid) throws BootFailure, ServerHooks.HookException {
+        SslContextFactory.Server tls = tls();
+        AccessLog accessLog = openAccessLog();
+        AppLoader apps = new AppLoader(settings());
+        boolean interpreters = interpreterWorkers(apps, runtime, hooks);
         List<String> environKeys = accessLog == null ? List.of() : List.copyOf(accessLog.format().environKeys());
+        WorkerPool pool = pool(runtime, hooks, environKeys, interpreters);
+        BalancedAccept balance = balance((int) pid);
+        HttpServer http = new HttpServer(new HttpServer.Options(binds(), settings().worker().keepAlive(), IO_TIMEOUT,
+                settings().worker().gracefulTimeout(), settings().limits(), settings().socket().backlog(), identity.sharedBind(),
+                balance == null ? AcceptGate.NONE : balance, settings().statics()),
+                new HttpServer.Frontend(settings().listener(), settings().proxy(), tls), pool, accessLog);
+        hooks.run(Hook.POST_FORK);
+        // Further TCP listeners are bound now, as root when switching to --user: a privileged port needs it.
+        open(http);
+        ProcessOwner owner = settings().process().owner().filter(ProcessOwner::differsFromCurrent).orElse(null);
+        if (owner != null && !switchOwner(owner, accessLog)) throw closed(http, ExitCode.FAILURE);
+        WsgiApplication app = interpreters ? apps.startInterpreters(pool) : apps.load(runtime);
+        if (app == null) throw closed(http, ExitCode.APP_LOAD_ERROR);
+        List<String> changed = runtime.restoreSignals();
+        if (!changed.isEmpty()) {
+            LOG.warn("The app changed the handlers of {}; restored the server's (signals are the server's to handle)", changed);
+        }
+        if (!interpreters) pool.start(app);
+        hooks.run(Hook.POST_WORKER_INIT);
+        Signals.handle(signals::offer, HANDLED);
+        listen(http, balance);
+        Watchdog watchdog = settings().worker().timeout().isZero() ? null : new Watchdog(pool, runtime, settings().worker().timeout(),
+                "worker " + identity.age() + ", pid " + pid, request -> giveUp(hooks, http, pool.mode() == WorkerPool.Mode.INLINE, request));
+        if (watchdog != null) watchdog.start();
+        if (settings().worker().reload()) {
+            reloader = Reloader.start(runtime, app.interpreter(), settings().worker().reloadExtraFiles(), this::retire);
+        }
+        return new Serving(http, pool, accessLog, watchdog);
+    }
+
+    /** Whether this worker runs sub-interpreters (-k interpreter); stops the start when it cannot, saying why. */
+    private boolean interpreterWorkers(AppLoader apps, PythonRuntime runtime, ServerHooks hooks) throws BootFailure {
+        if (settings().worker().kind() != WorkerOptions.Kind.INTERPRETER) return false;
+        String refused = apps.interpreterWorkersRefused(runtime, hooks);
+        if (refused == null) return true;
+        LOG.error("Cannot run interpreter workers: {}", refused);
+        throw new BootFailure(ExitCode.USAGE);
+    }
+
+    /** The Python threads (or sub-interpreters), counting requests for --max-requests. */
+    private WorkerPool pool(PythonRuntime runtime, ServerHooks hooks, List<String> environKeys, boolean interpreters) {
         long maxRequests = settings().worker().maxRequests();
         RequestCounter counter = null;
         if (maxRequests > 0) {
@@ -180,73 +254,52 @@ public final class Worker {
                     identity.batchIndex(), settings().worker().workers(), started, this::retire));
         }
         Duration timeout = settings().worker().timeout();
-        boolean interpreters = settings().worker().kind() == WorkerOptions.Kind.INTERPRETER;
-        if (interpreters) {
-            String refused = interpreterWorkersRefused(runtime, hooks);
-            if (refused != null) {
-                LOG.error("Cannot run interpreter workers: {}", refused);
-                return ExitCode.USAGE;
-            }
-        }
-        WorkerPool pool = new WorkerPool(runtime, WorkerPool.Options.threads(settings().worker().threads())
+        return new WorkerPool(runtime, WorkerPool.Options.threads(settings().worker().threads())
                 .inInterpreters(interpreters ? settings().worker().workers() : 0, settings().listener().http2())
                 .withHooks(hooks.requestHooks()).loggingEnviron(environKeys).timed(!timeout.isZero()).counting(counter));
-        BalancedAccept balance = balance((int) pid);
-        HttpServer http = new HttpServer(new HttpServer.Options(binds(), settings().worker().keepAlive(), IO_TIMEOUT,
-                settings().worker().gracefulTimeout(), settings().limits(), settings().socket().backlog(), identity.sharedBind(),
-                balance == null ? AcceptGate.NONE : balance, settings().statics()),
-                new HttpServer.Frontend(settings().listener(), settings().proxy(), tls), pool, accessLog);
-        hooks.run(Hook.POST_FORK);
-        // Further TCP listeners are bound now, as root when switching to --user: a privileged port needs it.
-        if (!open(http)) return ExitCode.FAILURE;
-        ProcessOwner owner = settings().process().owner().filter(ProcessOwner::differsFromCurrent).orElse(null);
-        if (owner != null && !switchOwner(owner, accessLog)) {
-            http.close();
-            return ExitCode.FAILURE;
+    }
+
+    /** The TLS context of --certfile and --keyfile, or null without TLS. */
+    private SslContextFactory.Server tls() throws BootFailure {
+        if (!settings().tls().enabled()) return null;
+        try {
+            return TlsContext.load(settings().tls());
+        } catch (TlsContext.TlsException e) {
+            LOG.error("Cannot set up TLS: {}", e.getMessage());
+            throw new BootFailure(ExitCode.FAILURE);
         }
-        WsgiApplication app = interpreters ? startInterpreters(pool) : loadApp(runtime);
-        if (app == null) {
-            http.close();
-            return ExitCode.APP_LOAD_ERROR;
+    }
+
+    /** The access log, or null without --access-logfile. */
+    private AccessLog openAccessLog() throws BootFailure {
+        if (settings().logging().accessLog() == null) return null;
+        try {
+            return AccessLog.open(settings().logging().accessLog(), settings().logging().accessLogFormat(), settings().logging().accessLogJson());
+        } catch (IOException e) {
+            LOG.error("Cannot open the access log {}", e.getMessage());
+            throw new BootFailure(ExitCode.FAILURE);
         }
-        List<String> changed = runtime.restoreSignals();
-        if (!changed.isEmpty()) {
-            LOG.warn("The app changed the handlers of {}; restored the server's (signals are the server's to handle)", changed);
-        }
-        if (!interpreters) pool.start(app);
-        hooks.run(Hook.POST_WORKER_INIT);
-        Signals.handle(signals::offer, "TERM", "INT", "USR1", "HUP", "TTIN", "TTOU", "WINCH");
+    }
+
+    /** Turns the shared listener on (its queue is --backlog long) and starts Jetty. */
+    private void listen(HttpServer http, BalancedAccept balance) throws BootFailure {
         try {
             Sockets.listen(WorkerIdentity.LISTENER_FD, settings().socket().backlog());
             if (balance != null) balance.join();
             http.start();
         } catch (Exception e) {
-            LOG.error("Cannot listen on {}: {}", settings().socket().binds().stream().map(b -> b.authority(b.port())).toList(), rootMessage(e));
-            return ExitCode.FAILURE;
+            LOG.error("Cannot listen on {}: {}", describeBinds(), rootMessage(e));
+            throw new BootFailure(ExitCode.FAILURE);
         }
-        Watchdog watchdog = null;
-        if (!timeout.isZero()) {
-            watchdog = new Watchdog(pool, runtime, timeout, "worker " + identity.age() + ", pid " + pid,
-                    request -> giveUp(hooks, http, pool.mode() == WorkerPool.Mode.INLINE, request));
-            watchdog.start();
-        }
-        if (settings().worker().reload()) {
-            reloader = Reloader.start(runtime, app.interpreter(), settings().worker().reloadExtraFiles(), this::retire);
-        }
-        master.send(ControlMessage.READY);
-        String signal = awaitStop(accessLog);
-        boolean quick = signal.equals("INT");
-        if (quick) runQuietly(hooks, Hook.WORKER_INT);
-        if (reloader != null) reloader.close();
-        stopAccepting(http);
-        stop(http, pool, quick);
-        if (watchdog != null) watchdog.close();
-        runQuietly(hooks, Hook.WORKER_EXIT);
-        LOG.info("Worker exiting (pid: {})", pid);
-        hooks.close();
-        runtime.shutdown(STOP_WAIT);
-        if (accessLog != null) accessLog.close();
-        return ExitCode.OK;
+    }
+
+    private static BootFailure closed(HttpServer http, ExitCode code) {
+        http.close();
+        return new BootFailure(code);
+    }
+
+    private String describeBinds() {
+        return settings().socket().binds().stream().map(b -> b.authority(b.port())).toList().toString();
     }
 
     /** This worker's part in balancing connections with the others, or null without the master's table. */
@@ -319,35 +372,32 @@ public final class Worker {
     }
 
     /** Takes the listeners this worker opens itself (the inherited one, the further TCP binds). */
-    private boolean open(HttpServer http) {
+    private void open(HttpServer http) throws BootFailure {
         try {
             http.open();
-            return true;
         } catch (Exception e) {
-            http.close();
-            LOG.error("Cannot listen on {}: {}", settings().socket().binds().stream().map(b -> b.authority(b.port())).toList(), rootMessage(e));
-            return false;
+            LOG.error("Cannot listen on {}: {}", describeBinds(), rootMessage(e));
+            throw closed(http, ExitCode.FAILURE);
         }
     }
 
     /** Waits for TERM or INT, reopening the logs on each USR1; returns the signal that stops the worker. */
-    private String awaitStop(AccessLog accessLog) {
+    private Signal awaitStop(AccessLog accessLog) {
         while (true) {
-            String signal;
+            Signal signal;
             try {
                 signal = signals.take();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                return "TERM";
+                return Signal.TERM;
             }
             switch (signal) {
-                case "TERM", "INT" -> {
-                    LOG.info("Handling signal: {}", signal.toLowerCase());
+                case TERM, INT -> {
+                    LOG.info("Handling signal: {}", signal.name().toLowerCase());
                     return signal;
                 }
-                case "USR1" -> reopenLogs(accessLog);
-                // The master handles these; a worker only ignores them (their default would stop or end it).
-                default -> LOG.debug("Worker ignores SIG{}: the master handles it", signal);
+                case USR1 -> reopenLogs(accessLog);
+                default -> LOG.debug("Worker ignores {}: the master handles it", signal);
             }
         }
     }
@@ -373,75 +423,6 @@ public final class Worker {
         }
         LOG.info("Running as {}", owner.describe());
         return true;
-    }
-
-    /** Why this Python or config cannot have interpreter workers, or null when it can. */
-    private String interpreterWorkersRefused(PythonRuntime runtime, ServerHooks hooks) {
-        if (settings().app() == null) return "they need an app to import (MODULE:CALLABLE): the bundled demo runs in the main interpreter only";
-        PythonVersion v = runtime.installation().version();
-        if (v.major() == 3 && v.minor() < 13) {
-            return "they need Python 3.13 or later, and this is " + v + " (CPython 3.12 aborts creating a second isolated "
-                    + "interpreter once datetime was imported); use process workers (-k sync) or Python 3.13";
-        }
-        if (hooks.requestHooks() != null) {
-            return "the config file's pre_request/post_request hooks live in the main interpreter, and each request runs in a "
-                    + "sub-interpreter that cannot call them; remove them or use process workers (-k sync)";
-        }
-        return null;
-    }
-
-    /** Creates the sub-interpreters, each importing the app; one of the apps, or null after saying why it cannot load. */
-    private WsgiApplication startInterpreters(WorkerPool pool) {
-        try {
-            return pool.startInterpreters(spec(), facts());
-        } catch (AppLoadException e) {
-            logLoadFailure(appSpec(), e);
-            return null;
-        } catch (PythonStartupException e) {
-            LOG.error("Cannot create a sub-interpreter: {}", e.getMessage());
-            return null;
-        }
-    }
-
-    /** Imports the app (or the demo); null when it cannot be loaded, after saying why. */
-    private WsgiApplication loadApp(PythonRuntime runtime) {
-        try {
-            if (settings().app() == null) {
-                runtime.onMainThread(py -> {
-                    py.api().decRef(py.loadBundledModule(DEMO_MODULE));
-                    return null;
-                });
-                LOG.info("No app given: serving the bundled demo app");
-            }
-            return WsgiApplication.load(runtime, spec(), facts());
-        } catch (AppLoadException e) {
-            logLoadFailure(appSpec(), e);
-            return null;
-        }
-    }
-
-    private String appSpec() {
-        return settings().app() == null ? DEMO_MODULE + ":application" : settings().app();
-    }
-
-    private WsgiApplication.Spec spec() {
-        return new WsgiApplication.Spec(appSpec(), settings().python().chdir(), settings().python().pythonpath(), settings().python().env());
-    }
-
-    private WsgiApplication.Facts facts() {
-        return new WsgiApplication.Facts(settings().worker().threads() > 1, settings().worker().workers() > 1, "jwsgi/" + Cli.jwsgiVersion());
-    }
-
-    private static void logLoadFailure(String spec, AppLoadException e) {
-        if (e.traceback() != null) LOG.error("Failed to load the application '{}':\n{}", spec, e.traceback().stripTrailing());
-        String message = e.getMessage();
-        int refused = message.indexOf("does not support loading in subinterpreters");
-        if (refused >= 0) {
-            LOG.error("Reason: {}. That extension module cannot be loaded in a sub-interpreter (it uses single-phase "
-                    + "initialisation); run the app with process workers (-k sync)", message);
-        } else {
-            LOG.error("Reason: {}", message);
-        }
     }
 
     /** Stopping hooks must not keep the worker from stopping: a failure is logged and the stop goes on. */

@@ -2,18 +2,23 @@ package jwsgi.server;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 import jwsgi.posix.Libc;
 import jwsgi.posix.Processes;
+import jwsgi.posix.Signal;
 import jwsgi.posix.Sockets;
 
 /**
  * The master's view of one worker process: its pid and age, where it is in its life, and two
  * threads that turn what it does into master events: one reads its pipe ({@link ControlMessage}
- * lines), one waits for it to exit and reaps it.
+ * lines), one waits for it to exit and reaps it. Its state changes only through the methods
+ * below, each named after what happened to the worker.
  *
- * <p>Threads: the fields are the master's main thread's; the two threads only post events.
+ * <p>Threads: the state is the master's main thread's; the two threads only post events.
  */
 final class WorkerHandle {
     /** Where a worker is in its life. */
@@ -36,32 +41,136 @@ final class WorkerHandle {
     final int generation;
     /** What it was started with. */
     final WorkerCommand command;
-    State state = State.BOOTING;
-    long lastBeatNanos;
+    private State state = State.BOOTING;
+    private long lastHeardNanos;
     /** When the master last signalled it (STOPPING, KILLING). */
-    long signalledNanos;
-    /** The code a worker that could not boot announced before exiting, or -1. */
-    int bootError = -1;
+    private long signalledNanos;
+    /** The code a worker that could not boot announced before exiting, or null. */
+    private ExitCode bootError;
     /** The master killed it (it did not stop in time, or stopped beating): its SIGKILL is no mystery. */
-    boolean killedByMaster;
+    private boolean killedByMaster;
 
     private WorkerHandle(int age, int pid, int generation, WorkerCommand command) {
         this.age = age;
         this.pid = pid;
         this.generation = generation;
         this.command = command;
-        this.lastBeatNanos = System.nanoTime();
+        this.lastHeardNanos = System.nanoTime();
     }
 
     /**
-     * Tracks a spawned worker: {@code controlFd} is the master's end of its pipe, which the
-     * reader closes at end of file.
+     * Starts a worker process with {@code descriptors} (its number to the master's) and a pipe
+     * to the master at {@link WorkerIdentity#CONTROL_FD}, and tracks it.
      */
-    static WorkerHandle track(int age, int pid, int generation, WorkerCommand command, int controlFd, Consumer<Master.Event> events) {
-        WorkerHandle w = new WorkerHandle(age, pid, generation, command);
-        Thread.ofPlatform().name("worker-" + age + "-pipe").daemon(true).start(() -> w.read(controlFd, events));
-        Thread.ofPlatform().name("worker-" + age + "-wait").daemon(true).start(() -> events.accept(new Master.Event.Exited(w, reap(pid))));
+    static WorkerHandle spawn(WorkerCommand command, WorkerIdentity identity, int generation, Map<Integer, Integer> descriptors,
+            Consumer<Master.Event> events) throws Libc.Failure {
+        int[] pipe = Processes.pipe();
+        int pid;
+        try {
+            Map<Integer, Integer> all = new HashMap<>(descriptors);
+            all.put(WorkerIdentity.CONTROL_FD, pipe[1]);
+            pid = Processes.spawn(command.argv(), command.environment(identity), all);
+        } catch (Libc.Failure | RuntimeException e) {
+            Sockets.closeQuietly(pipe[0]);
+            throw e;
+        } finally {
+            Sockets.closeQuietly(pipe[1]);
+        }
+        WorkerHandle w = new WorkerHandle(identity.age(), pid, generation, command);
+        // The reader closes the master's end of the pipe at end of file.
+        Thread.ofPlatform().name("worker-" + w.age + "-pipe").daemon(true).start(() -> w.read(pipe[0], events));
+        Thread.ofPlatform().name("worker-" + w.age + "-wait").daemon(true).start(() -> events.accept(new Master.Event.Exited(w, reap(pid))));
         return w;
+    }
+
+    State state() {
+        return state;
+    }
+
+    /** Booting or serving, in generation {@code current}: one of the workers the master keeps {@code --workers} of. */
+    boolean activeIn(int current) {
+        return generation == current && (state == State.BOOTING || state == State.READY);
+    }
+
+    /** The code it announced when it could not boot, if it did. */
+    Optional<ExitCode> bootError() {
+        return Optional.ofNullable(bootError);
+    }
+
+    /** It said something (each message doubles as a heartbeat). */
+    void heard(long now) {
+        lastHeardNanos = now;
+    }
+
+    /** Nanoseconds since it last said anything. */
+    long silentFor(long now) {
+        return now - lastHeardNanos;
+    }
+
+    /** Nanoseconds since the master last signalled it. */
+    long signalledFor(long now) {
+        return now - signalledNanos;
+    }
+
+    /** It says it serves; false unless it was booting (a late message from a worker already told to stop). */
+    boolean ready() {
+        if (state != State.BOOTING) return false;
+        state = State.READY;
+        return true;
+    }
+
+    /** It serves until a replacement is ready (it asked, or a reload began); false unless it was serving. */
+    boolean retire() {
+        if (state != State.READY) return false;
+        state = State.RETIRING;
+        return true;
+    }
+
+    /** It could not boot, and says why with an {@link ExitCode}. */
+    void bootFailed(ExitCode code) {
+        bootError = code;
+    }
+
+    /** Tells it to stop: TERM (gracefully), INT (quickly) or KILL. */
+    void stop(Signal how, long now) {
+        state = State.STOPPING;
+        signalledNanos = now;
+        if (how == Signal.KILL) killedByMaster = true;
+        Processes.kill(pid, how);
+    }
+
+    /** It stopped beating: QUIT makes its JVM print its threads; {@link #kill} follows. */
+    void dumpThreads(long now) {
+        state = State.KILLING;
+        signalledNanos = now;
+        Processes.kill(pid, Signal.QUIT);
+    }
+
+    /** It did not stop or beat in time. */
+    void kill(long now) {
+        killedByMaster = true;
+        signalledNanos = now;
+        Processes.kill(pid, Signal.KILL);
+    }
+
+    /** Passes a signal on (USR1: reopen the logs). */
+    void forward(Signal signal) {
+        Processes.kill(pid, signal);
+    }
+
+    boolean killedByMaster() {
+        return killedByMaster;
+    }
+
+    /**
+     * Whether {@code exit} is what the master asked for: it was told to stop and did (exit 0, or
+     * the JVM's 128 + TERM or INT when it ended before handling the signal), or the master killed
+     * it while {@code halting}.
+     */
+    boolean endedAsTold(Processes.Exit exit, boolean halting) {
+        if (state != State.STOPPING) return false;
+        if (exit.signaled()) return killedByMaster && halting;
+        return exit.code() == 0 || exit.code() == 128 + Signal.TERM.number || exit.code() == 128 + Signal.INT.number;
     }
 
     /**
