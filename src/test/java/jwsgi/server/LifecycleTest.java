@@ -3,6 +3,7 @@ package jwsgi.server;
 import java.net.ConnectException;
 import java.net.Socket;
 import java.time.Duration;
+import java.util.List;
 
 import jwsgi.testing.Http;
 import jwsgi.testing.RawHttp;
@@ -75,6 +76,22 @@ class LifecycleTest {
              RawHttp inFlight = sleeping(server, 30, "int")) {
             assertStopsWithin(server, "INT", Duration.ofSeconds(10), "a quick stop, not the graceful timeout");
             assertTrue(inFlight.isClosedByPeer(), "the in-flight request's connection was closed");
+            assertTrue(server.output().contains("Handling signal: int"), server.output());
+        }
+    }
+
+    /**
+     * A background job of a script inherits INT and QUIT ignored ({@code nohup}: HUP), and the JVM
+     * keeps an ignored INT, TERM or HUP ignored: the server gives them their default action before
+     * it handles them, so INT stops it as it stops gunicorn.
+     */
+    @Test
+    void intStopsAServerThatInheritedIntIgnored() {
+        try (ServerProcess server = ServerProcess.startIgnoring(List.of("INT", "QUIT", "HUP"), "corpus", "--log-level", "debug")) {
+            for (String signal : List.of("SIGINT", "SIGHUP")) {
+                assertTrue(server.output().contains(signal + " was ignored (inherited from the parent process); now handled"), server.output());
+            }
+            assertStopsWithin(server, "INT", Duration.ofSeconds(10), "a quick stop, not the master's kill after 10 s");
             assertTrue(server.output().contains("Handling signal: int"), server.output());
         }
     }

@@ -93,7 +93,19 @@ public final class ServerProcess implements AutoCloseable {
 
     /** Starts jwsgi whose master JVM, not its workers, also gets {@code masterOptions}; waits until it serves. */
     public static ServerProcess startWithMasterOptions(List<String> masterOptions, List<String> args) {
-        ServerProcess server = launch(masterOptions, args, Map.of(), null);
+        ServerProcess server = launch(List.of(), masterOptions, args, Map.of(), null);
+        server.awaitListening();
+        return server;
+    }
+
+    /**
+     * Starts jwsgi with {@link #args}{@code (args)} as a process that inherited {@code signals}
+     * (e.g. "INT") ignored, as a background job of a script does, whatever this JVM inherited;
+     * waits until it serves.
+     */
+    public static ServerProcess startIgnoring(List<String> signals, String... args) {
+        List<String> shell = List.of("/bin/sh", "-c", "trap '' " + String.join(" ", signals) + "; exec \"$@\"", "sh");
+        ServerProcess server = launch(shell, List.of(), args(args), Map.of(), null);
         server.awaitListening();
         return server;
     }
@@ -105,11 +117,14 @@ public final class ServerProcess implements AutoCloseable {
 
     /** Starts jwsgi in directory {@code cwd} (null: this JVM's), without waiting for it to listen. */
     public static ServerProcess launch(List<String> args, Map<String, String> env, Path cwd) {
-        return launch(List.of(), args, env, cwd);
+        return launch(List.of(), List.of(), args, env, cwd);
     }
 
-    private static ServerProcess launch(List<String> masterOptions, List<String> args, Map<String, String> env, Path cwd) {
-        ProcessBuilder pb = new ProcessBuilder(command(masterOptions, args));
+    /** @param launcher a command that execs the rest of its arguments (the JVM's command) */
+    private static ServerProcess launch(List<String> launcher, List<String> masterOptions, List<String> args, Map<String, String> env, Path cwd) {
+        List<String> cmd = new ArrayList<>(launcher);
+        cmd.addAll(command(masterOptions, args));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
         if (cwd != null) pb.directory(cwd.toFile());
         // Settings from this JVM's environment would leak into every server the tests start.
         pb.environment().remove(jwsgi.config.SettingsSources.ENV_ARGS);
