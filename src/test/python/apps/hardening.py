@@ -5,7 +5,7 @@ leaks.
 GET  /echo...      JSON of the request as the app saw it (method, target, headers, body digest, first 4 KiB)
 GET  /seen         the requests seen since the last /seen (method, RAW_URI, body length), cleared
 GET  /stats        Python's allocated blocks and gc-tracked objects, after a collection
-GET  /sleep?s=F    sleeps, for overload tests
+GET  /sleep?s=F    sleeps, for overload tests; with &started=FILE it creates FILE as it starts
 GET  /raise        raises
 GET  /big?n=N      N bytes, in 64 KiB chunks, for clients that leave halfway
 POST /read         reads the body and reports its length and digest
@@ -68,6 +68,9 @@ def application(environ, start_response):
     with _lock:
         SEEN.append({"method": environ["REQUEST_METHOD"], "raw": environ.get("RAW_URI", ""), "length": length})
     if path == "/sleep":
+        started = _q(environ, "started", None)
+        if started:
+            open(started, "w").close()
         time.sleep(float(_q(environ, "s", "0.5")))
         return _json(start_response, {"slept": True})
     if path == "/raise":

@@ -5,7 +5,7 @@ GET /pid           {"pid": ..., "interpreter": ..., "code": CODE, "served": n}: 
                    line of the file $LIFECYCLE_CODE names, read at import (a reload imports it
                    again); "interpreter" tells sub-interpreters apart (3.13+, else null)
 GET /sleep?s=S     sleeps S seconds in time.sleep (which an asynchronous exception cannot
-                   interrupt), then answers
+                   interrupt), then answers; with &started=FILE it creates FILE as it starts
 GET /loop?s=S      runs Python bytecode for S seconds (interruptible), then answers
 GET /spin?n=N      a CPU-bound answer: N iterations of arithmetic
 GET /segv          reads address 0 through ctypes: SIGSEGV in native code
@@ -54,6 +54,8 @@ def application(environ, start_response):
     path = environ["PATH_INFO"]
     query = dict(p.split("=", 1) for p in environ.get("QUERY_STRING", "").split("&") if "=" in p)
     if path == "/sleep":
+        if "started" in query:
+            open(query["started"], "w").close()
         time.sleep(float(query.get("s", "1")))
     elif path == "/loop":
         end = time.monotonic() + float(query.get("s", "1"))

@@ -9,6 +9,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import jwsgi.testing.Http;
+import jwsgi.testing.Marker;
 import jwsgi.testing.ServerProcess;
 
 import org.junit.jupiter.api.Test;
@@ -40,9 +41,10 @@ class HungRequestTest {
                 "--threads", "2", "--timeout", "2", "--graceful-timeout", "2"), Map.of("HOOKS_LOG", hooksLog.toString()))) {
             long worker = s.awaitWorkers(1, List.of(), Duration.ofSeconds(30)).get(0);
             long start = System.nanoTime();
-            var hung = CompletableFuture.supplyAsync(() -> Http.get(s.url() + "/sleep?s=3600"));
-            // While one thread is stuck, the other serves.
-            Thread.sleep(500);
+            Path started = dir.resolve("started");
+            var hung = CompletableFuture.supplyAsync(() -> Http.get(s.url() + "/sleep?s=3600&started=" + started));
+            // While one thread is stuck (in time.sleep for an hour), the other serves.
+            Marker.await(started, Duration.ofSeconds(30));
             for (int i = 0; i < 5; i++) assertEquals(worker, Http.getJson(s.url() + "/pid").get("pid").asLong());
             var r = hung.get(30, TimeUnit.SECONDS);
             assertEquals(504, r.statusCode(), r.body());
@@ -50,7 +52,7 @@ class HungRequestTest {
             Duration took = Duration.ofNanos(System.nanoTime() - start);
             assertTrue(took.compareTo(TIMEOUT.plus(Duration.ofSeconds(10))) < 0, "answered 504 after " + took);
             String log = s.output();
-            assertTrue(log.contains("WORKER TIMEOUT (worker 1, pid " + worker + "): GET /sleep?s=3600 has run"), log);
+            assertTrue(log.contains("WORKER TIMEOUT (worker 1, pid " + worker + "): GET /sleep?s=3600&started=" + started + " has run"), log);
             assertTrue(log.contains("on thread py-worker-"), "names the thread:\n" + log);
             assertTrue(log.contains("lifecycle.py\", line ") && log.contains("in application\n    time.sleep(float(query.get(\"s\", \"1\")))"),
                     "the Python stack shows the sleeping line:\n" + log);

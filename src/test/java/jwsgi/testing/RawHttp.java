@@ -100,6 +100,11 @@ public final class RawHttp implements AutoCloseable {
         return read(false);
     }
 
+    /** The next {@code n} bytes: the body of a response whose head {@code read(true)} took. */
+    public byte[] readBytes(int n) throws IOException {
+        return in.readNBytes(n);
+    }
+
     /** True when the server closed the connection (EOF) within the socket timeout. */
     public boolean isClosedByPeer() throws IOException {
         try {
