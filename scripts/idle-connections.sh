@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # 10,000 idle keep-alive connections plus normal traffic: the normal traffic's latency (wrk)
-# without and with them, and what the idle ones cost the server (RSS, threads, fds). Not part
-# of ./test: it needs 20,000 file descriptors and a few minutes.
+# without and with them, and what the idle ones cost the server: RSS, threads, descriptors and
+# Java heap of the master and of each worker (which holds the connections). Not part of ./test:
+# it needs 20,000 file descriptors and a few minutes. IDLE_WORKERS sets -w (1), IDLE_WARMUP the
+# seconds of traffic before each measurement (5).
 #   scripts/idle-connections.sh [IDLE_CONNECTIONS [SECONDS_OF_TRAFFIC]]
 set -euo pipefail
 home="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$home/scripts/env.sh"
+. "$home/scripts/server-processes.sh"
 find_jdk
 ensure_packages wrk python3-flask
 idle=${1:-10000}
@@ -22,26 +25,26 @@ log="$(mktemp /tmp/jwsgi-idle.XXXXXX.log)"
 
 # Keep-alive long enough that the idle connections stay for the whole run.
 "$home/jwsgi" soak_flask:app --python /usr/bin/python3 --chdir "$home/src/test/python/apps" -b "127.0.0.1:$port" \
-    --keep-alive 600 >"$log" 2>&1 &
+    --keep-alive 600 -w "${IDLE_WORKERS:-1}" >"$log" 2>&1 &
 pid=$!
 holder=""
 trap 'kill $holder "$pid" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 for _ in $(seq 120); do grep -q "Using worker" "$log" && break; sleep 0.5; done
 grep -q "Using worker" "$log" || { cat "$log"; exit 1; }
 
-server_state() {
-    echo "rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status") threads=$(awk '/Threads/ {print $2}' "/proc/$pid/status")" \
-        "fds=$(ls "/proc/$pid/fd" | wc -l) established=$(ss -tnH state established "sport = :$port" | wc -l)"
+server_state() {  # label
+    echo "== $1: established=$(ss -tnH state established "sport = :$port" | wc -l)"
+    server_processes "$pid" heap
 }
 
 traffic() {  # label
-    wrk -t2 -c16 -d5s "$url/" >/dev/null  # warm
+    wrk -t2 -c16 -d"${IDLE_WARMUP:-5}s" "$url/" >/dev/null  # warm
     local out
     out=$(wrk -t2 -c16 -d"${seconds}s" --latency "$url/")
     echo "$1: $(echo "$out" | awk '/Requests\/sec/ {print "req/s=" $2} /^ +(50|90|99)%/ {print "p" $1 "=" $2} /Socket errors|Non-2xx/ {print}' | paste -sd ' ')"
 }
 
-echo "== server idle: $(server_state)"
+server_state "server idle"
 traffic "without idle connections"
 
 # Each idle connection makes one request, reads the answer, and then stays open, sending nothing.
@@ -70,11 +73,11 @@ for _ in $(seq 600); do
     sleep 0.5
 done
 sleep 2
-echo "== server with $idle idle connections: $(server_state)"
+server_state "server with $idle idle connections"
 traffic "with $idle idle connections"
-echo "== after the traffic: $(server_state)"
+server_state "after the traffic"
 kill "$holder"; wait "$holder" 2>/dev/null || true; holder=""
 sleep 3
-echo "== idle connections closed: $(server_state)"
+server_state "idle connections closed"
 traffic "without idle connections, again"
 echo "server log: $log"

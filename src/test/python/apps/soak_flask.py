@@ -1,5 +1,6 @@
 """The Flask app of scripts/soak.sh: a small JSON page, and what Python holds, for flat-memory checks."""
 import gc
+import os
 import sys
 import threading
 
@@ -16,4 +17,4 @@ def index():
 @app.route("/stats")
 def stats():
     gc.collect()
-    return jsonify(objects=len(gc.get_objects()), blocks=sys.getallocatedblocks(), threads=threading.active_count())
+    return jsonify(pid=os.getpid(), objects=len(gc.get_objects()), blocks=sys.getallocatedblocks(), threads=threading.active_count())
