@@ -3,6 +3,7 @@ package jwsgi.config;
 import java.net.InetSocketAddress;
 import java.net.UnixDomainSocketAddress;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -11,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+@Tag("fast")
 class AddressListTest {
     private static InetSocketAddress peer(String ip) {
         return new InetSocketAddress(ip, 40000);

@@ -13,6 +13,7 @@ import java.util.TreeSet;
 import jwsgi.hooks.Hook;
 import jwsgi.testing.Pythons;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import picocli.CommandLine;
@@ -28,6 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * and {@link Hook}) and must be current; and the registries agree with each other and with the
  * Python glue. Regenerate with {@code ./test -Dtest=SettingsDocTest -Djwsgi.updateDocs=true}.
  */
+@Tag("fast")
 class SettingsDocTest {
     private static final Path DOC = Path.of("docs/settings.md");
 

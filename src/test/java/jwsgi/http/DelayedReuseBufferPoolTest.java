@@ -8,12 +8,14 @@ import java.util.List;
 import java.util.Set;
 
 import org.eclipse.jetty.io.RetainableByteBuffer;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+@Tag("fast")
 class DelayedReuseBufferPoolTest {
     /** More hand-outs than the pool delays (256), so the first ones are due again. */
     private static final int MANY = 400;

@@ -5,6 +5,7 @@ import java.util.Map;
 import jwsgi.config.AddressList;
 
 import org.eclipse.jetty.http.HttpFields;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -12,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+@Tag("fast")
 class ForwardedHeadersTest {
     private static final AddressList PROXIES = AddressList.parse("127.0.0.1,10.0.0.0/8");
     private static final Map<String, String> GUNICORN_SCHEME_HEADERS = Map.of(

@@ -14,6 +14,8 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
 
+import org.junit.jupiter.api.Tag;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -26,6 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the inputs saved under src/test/resources/jwsgi/http/ParserFuzzTestInputs and an empty one;
  * scripts/fuzz.sh runs them as fuzzers. Each states what must hold for any input.
  */
+@Tag("fast")
 class ParserFuzzTest {
     private static final AddressList TRUSTED = AddressList.parse("127.0.0.1,10.0.0.0/8,::1,fd00::/8");
 

@@ -13,6 +13,7 @@ import jwsgi.testing.Pythons;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -26,6 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * atoms (built here as gunicorn's glogging builds them): the same line for every format, and a
  * start-up error for every format Python could not apply.
  */
+@Tag("fast")
 class AccessLogFormatTest {
     /** One request, as both sides see it. */
     private static final class FakeRequest implements AccessLogFormat.Request {

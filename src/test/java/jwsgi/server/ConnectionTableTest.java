@@ -1,5 +1,6 @@
 package jwsgi.server;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -9,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * see it: what one writes the other reads, entries are claimed once, and a release frees only
  * the entry of the pid it names.
  */
+@Tag("fast")
 class ConnectionTableTest {
     @Test
     void aWorkersCountIsSeenThroughTheOtherMapping() throws Exception {

@@ -13,6 +13,7 @@ import java.util.stream.Collectors;
 
 import jwsgi.config.ConfigException;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,6 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+@Tag("fast")
 class WorkerCommandTest {
     @Test
     void workersMapTheAotCacheTheLauncherNamesWhenItExists(@TempDir Path dir) throws IOException {

@@ -8,6 +8,8 @@ import java.util.Locale;
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 
+import org.junit.jupiter.api.Tag;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -19,6 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * decoding, header names to environ keys, and {@link HeadRules}. Regression mode in a normal
  * build (inputs under src/test/resources/jwsgi/wsgi/EnvironFuzzTestInputs); scripts/fuzz.sh fuzzes.
  */
+@Tag("fast")
 class EnvironFuzzTest {
     /** Any path: decoding never throws, never grows, and leaves text without escapes as its UTF-8 bytes. */
     @FuzzTest(maxDuration = "1m")

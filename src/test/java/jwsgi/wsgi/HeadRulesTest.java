@@ -2,6 +2,7 @@ package jwsgi.wsgi;
 
 import java.util.List;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -10,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+@Tag("fast")
 class HeadRulesTest {
     private static ResponseHead parse(String status, String... pairs) {
         List<HeadRules.RawHeader> raw = new java.util.ArrayList<>();

@@ -2,11 +2,13 @@ package jwsgi.wsgi;
 
 import java.nio.charset.StandardCharsets;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+@Tag("fast")
 class PathDecoderTest {
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {

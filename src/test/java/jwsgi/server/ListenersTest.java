@@ -1,4 +1,4 @@
-package jwsgi.http;
+package jwsgi.server;
 
 import java.time.Duration;
 import java.util.List;
@@ -13,8 +13,11 @@ import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** {@code --reuse-port} (gunicorn's reuse_port): two servers share one port; without it the second cannot bind. */
-class ReusePortTest {
+/**
+ * The master's listeners ({@link Listeners}) with {@code --reuse-port} (gunicorn's reuse_port): two
+ * servers share one port; without it the second cannot bind.
+ */
+class ListenersTest {
     private static List<String> args(int port, String... more) {
         List<String> all = new java.util.ArrayList<>(List.of("--python", Pythons.DEBIAN.toString(), "--chdir",
                 ServerProcess.APPS.toString(), "-b", "127.0.0.1:" + port, "corpus"));

@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * on a reload whose new code does not import, keeps the old workers serving; and JVM options no
  * worker's JVM accepts stop it with the JVM's reason.
  */
-class BootFailureTest {
+class BootPolicyTest {
 
     @Test
     void anAppThatCannotBeImportedStopsTheMasterWithItsTraceback() {

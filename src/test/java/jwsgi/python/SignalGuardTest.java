@@ -1,4 +1,4 @@
-package jwsgi.server;
+package jwsgi.python;
 
 import java.time.Duration;
 
