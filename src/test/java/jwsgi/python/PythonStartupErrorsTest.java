@@ -62,7 +62,7 @@ class PythonStartupErrorsTest {
         Path out = Files.createTempFile("jwsgi-startup", ".log");
         try {
             ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile());
-            pb.environment().remove("VIRTUAL_ENV");
+            ServerProcess.prepare(pb.environment());
             pb.environment().putAll(env);
             long start = System.nanoTime();
             Process p = pb.start();

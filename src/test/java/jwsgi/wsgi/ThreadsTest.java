@@ -19,6 +19,8 @@ import jwsgi.testing.ServerProcess;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -27,13 +29,29 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * --threads: N Python threads run N requests at once, each keeps its thread state, and the GIL
  * is released whenever a thread waits on the network, so no request waits on another's client.
+ * Two servers serve every test: one with four Python threads, one with one.
  */
 class ThreadsTest {
+    private static ServerProcess four;
+    private static ServerProcess one;
+
+    @BeforeAll
+    static void start() {
+        CompletableFuture<ServerProcess> f = CompletableFuture.supplyAsync(() -> ServerProcess.start("corpus", "--threads", "4"));
+        one = ServerProcess.start("corpus", "--threads", "1");
+        four = f.join();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (four != null) four.close();
+        if (one != null) one.close();
+    }
 
     @Test
     void nThreadsRunNRequestsAtOnceOnStableThreads() throws Exception {
-        try (ServerProcess server = ServerProcess.start("corpus", "--threads", "4");
-             ExecutorService pool = Executors.newFixedThreadPool(4)) {
+        ServerProcess server = four;
+        try (ExecutorService pool = Executors.newFixedThreadPool(4)) {
             Http.getJson(server.url() + "/sleep?s=0");  // warm up
             long start = System.nanoTime();
             List<Future<JsonNode>> replies = new java.util.ArrayList<>();
@@ -58,27 +76,26 @@ class ThreadsTest {
      */
     @Test
     void connectionsResumeOnThePythonThreadThatAnswered() throws Exception {
-        try (ServerProcess server = ServerProcess.start("corpus", "--threads", "4")) {
-            try (RawHttp c = RawHttp.to(server)) {
-                StringBuilder batch = new StringBuilder();
-                for (int i = 0; i < 12; i++) batch.append("GET /status?body=p").append(i).append(" HTTP/1.1\r\nHost: h\r\n\r\n");
-                c.send(batch.toString());
-                for (int i = 0; i < 12; i++) assertEquals("p" + i, c.read().text());
-            }
-            long before = threads(server.workerPid());
-            List<RawHttp> open = new ArrayList<>();
-            try {
-                for (int i = 0; i < 200; i++) open.add(RawHttp.to(server));
-                for (int round = 0; round < 5; round++) {
-                    for (RawHttp c : open) c.send("GET /status?body=x HTTP/1.1\r\nHost: h\r\n\r\n");
-                    for (RawHttp c : open) assertEquals(200, c.read().status());
-                }
-            } finally {
-                for (RawHttp c : open) c.close();
-            }
-            long after = threads(server.workerPid());
-            assertTrue(after <= before + 4, "200 connections made the worker go from " + before + " to " + after + " threads");
+        ServerProcess server = four;
+        try (RawHttp c = RawHttp.to(server)) {
+            StringBuilder batch = new StringBuilder();
+            for (int i = 0; i < 12; i++) batch.append("GET /status?body=p").append(i).append(" HTTP/1.1\r\nHost: h\r\n\r\n");
+            c.send(batch.toString());
+            for (int i = 0; i < 12; i++) assertEquals("p" + i, c.read().text());
         }
+        long before = threads(server.workerPid());
+        List<RawHttp> open = new ArrayList<>();
+        try {
+            for (int i = 0; i < 200; i++) open.add(RawHttp.to(server));
+            for (int round = 0; round < 5; round++) {
+                for (RawHttp c : open) c.send("GET /status?body=x HTTP/1.1\r\nHost: h\r\n\r\n");
+                for (RawHttp c : open) assertEquals(200, c.read().status());
+            }
+        } finally {
+            for (RawHttp c : open) c.close();
+        }
+        long after = threads(server.workerPid());
+        assertTrue(after <= before + 4, "200 connections made the worker go from " + before + " to " + after + " threads");
     }
 
     private static long threads(long pid) throws IOException {
@@ -89,8 +106,8 @@ class ThreadsTest {
 
     @Test
     void aSlowUploadDoesNotHoldTheOnlyPythonThread() throws Exception {
-        try (ServerProcess server = ServerProcess.start("corpus", "--threads", "1");
-             RawHttp slow = RawHttp.to(server)) {
+        ServerProcess server = one;
+        try (RawHttp slow = RawHttp.to(server)) {
             slow.send("POST /input/read HTTP/1.1\r\nHost: h\r\nContent-Length: 9\r\n\r\nhalf");
             long start = System.nanoTime();
             assertEquals(200, Http.get(server.url() + "/status?body=x").statusCode());
@@ -103,8 +120,8 @@ class ThreadsTest {
 
     @Test
     void aSlowReaderDoesNotHoldTheOnlyPythonThread() throws Exception {
-        try (ServerProcess server = ServerProcess.start("corpus", "--threads", "1");
-             RawHttp slow = RawHttp.to(server)) {
+        ServerProcess server = one;
+        try (RawHttp slow = RawHttp.to(server)) {
             // 900 kB that this client does not read: the Python thread hands it over and moves on.
             slow.send("GET /big?n=900000&chunk=900000 HTTP/1.1\r\nHost: h\r\n\r\n");
             // One chunk: its head leaves with it, once the app's iterable is exhausted.
@@ -120,8 +137,8 @@ class ThreadsTest {
 
     @Test
     void theGilIsReleasedWhileAnAppWaitsForItsRequestBody() throws Exception {
-        try (ServerProcess server = ServerProcess.start("corpus", "--threads", "2");
-             RawHttp waiting = RawHttp.to(server)) {
+        ServerProcess server = four;
+        try (RawHttp waiting = RawHttp.to(server)) {
             // Expect: 100-continue hands the request to Python at once; the app then blocks reading.
             waiting.send("POST /input/read HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
             assertEquals(100, waiting.read().status());
