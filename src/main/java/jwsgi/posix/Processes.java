@@ -76,10 +76,6 @@ public final class Processes {
             return signal != 0;
         }
 
-        /** Whether {@code s} ended it. */
-        public boolean killedBy(Signal s) {
-            return signal == s.number;
-        }
     }
 
     /**

@@ -1,9 +1,9 @@
 package jwsgi.server;
 
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 import jwsgi.config.ConfigException;
-import jwsgi.posix.Processes;
 
 /**
  * What the master does about workers that die before they are ready (gunicorn halts on
@@ -85,19 +85,25 @@ final class BootPolicy {
         nextStartNanos = now + MAX_DELAY_NANOS;
     }
 
-    /** Worker {@code w} ended while booting, as {@code exit} says. */
-    Verdict died(WorkerHandle w, Processes.Exit exit, long now) {
-        if (w.command != command) return new Verdict.Outdated();
+    /**
+     * A worker ended while booting.
+     *
+     * @param startedWith what it was started with
+     * @param bootError   the code it announced before it exited, if it did
+     * @param signaled    whether a signal ended it (a crash), not an exit
+     */
+    Verdict died(WorkerCommand startedWith, Optional<ExitCode> bootError, boolean signaled, long now) {
+        if (startedWith != command) return new Verdict.Outdated();
         failures++;
-        if (!everReady && failures == 1 && w.bootError().isEmpty() && !exit.signaled()) {
+        if (!everReady && failures == 1 && bootError.isEmpty() && !signaled) {
             try {
                 command = command.startable();
             } catch (ConfigException e) {
                 return new Verdict.Stop(ExitCode.USAGE, "Stopping: " + e.getMessage());
             }
         }
-        if (!everReady && w.bootError().isPresent()) {
-            return new Verdict.Stop(w.bootError().get(), "Worker failed to boot; stopping (starting another would fail the same way)");
+        if (!everReady && bootError.isPresent()) {
+            return new Verdict.Stop(bootError.get(), "Worker failed to boot; stopping (starting another would fail the same way)");
         }
         if (!everReady && failures >= BOOT_ATTEMPTS) {
             return new Verdict.Stop(ExitCode.PYTHON_BOOT_ERROR, "Workers keep dying at boot (" + failures + " attempts); stopping");

@@ -66,8 +66,6 @@ public final class Master {
     private static final long KILL_AFTER_QUIT_NANOS = TimeUnit.SECONDS.toNanos(2);
     /** A heartbeat is missed only after this long, whatever --timeout is: a loaded machine delays threads. */
     private static final long MIN_SILENCE_NANOS = TimeUnit.SECONDS.toNanos(10);
-    /** The signals the master acts on (QUIT is the JVM's). */
-    static final Signal[] HANDLED = {Signal.TERM, Signal.INT, Signal.HUP, Signal.USR1, Signal.USR2, Signal.TTIN, Signal.TTOU, Signal.WINCH};
 
     /** What the main loop reacts to. */
     sealed interface Event {
@@ -175,7 +173,7 @@ public final class Master {
             LOG.warn("Connections will not be balanced between the workers (each takes what the kernel gives it): {}", e.getMessage());
         }
         boot = new BootPolicy(WorkerCommand.of(args, System.getenv()));
-        Signals.handle(signal -> events.add(new Event.Signalled(signal)), HANDLED);
+        Signals.handle(signal -> events.add(new Event.Signalled(signal)), Signals.SERVER);
         return ExitCode.OK;
     }
 
@@ -307,7 +305,7 @@ public final class Master {
         run(Hook.CHILD_EXIT, w.pid);
         if (hooks != null) hooks.workerExited(w.pid);
         if (stop != null || w.state() != WorkerHandle.State.BOOTING) return;
-        switch (boot.died(w, exit, System.nanoTime())) {
+        switch (boot.died(w.command, w.bootError(), exit.signaled(), System.nanoTime())) {
             case BootPolicy.Verdict.Outdated() -> { }
             case BootPolicy.Verdict.Stop(ExitCode code, String why) -> {
                 LOG.error(why);

@@ -24,6 +24,12 @@ import org.slf4j.LoggerFactory;
  */
 final class Signals {
     private static final Logger LOG = LoggerFactory.getLogger(Signals.class);
+    /**
+     * What a master and each of its workers handle: the master acts on them all; a worker on
+     * TERM, INT and USR1, and ignores the master's others, whose default would stop or end it
+     * when they reach the whole process group (a terminal's, or {@code kill -HUP -PGID}).
+     */
+    static final Signal[] SERVER = {Signal.TERM, Signal.INT, Signal.HUP, Signal.USR1, Signal.USR2, Signal.TTIN, Signal.TTOU, Signal.WINCH};
 
     private Signals() {}
 

@@ -70,12 +70,6 @@ public final class Worker {
     private static final Duration STOP_WAIT = Duration.ofSeconds(1);
     /** How long worker_abort may take when a request hangs: the hung thread may hold the GIL it needs. */
     private static final Duration ABORT_HOOK_WAIT = Duration.ofSeconds(2);
-    /**
-     * The signals a worker acts on: TERM and INT stop it, USR1 reopens its logs. The others are
-     * the master's; a worker ignores them, since their default would stop or end it when they
-     * reach the whole process group (a terminal's, or {@code kill -HUP -PGID}).
-     */
-    static final Signal[] HANDLED = {Signal.TERM, Signal.INT, Signal.USR1, Signal.HUP, Signal.USR2, Signal.TTIN, Signal.TTOU, Signal.WINCH};
 
     /** What serves once the worker is up, and what its stop takes down. */
     private record Serving(HttpServer http, WorkerPool pool, AccessLog accessLog, Watchdog watchdog) {}
@@ -224,7 +218,7 @@ public final class Worker {
         }
         if (!interpreters) pool.start(app);
         hooks.run(Hook.POST_WORKER_INIT);
-        Signals.handle(signals::offer, HANDLED);
+        Signals.handle(signals::offer, Signals.SERVER);
         listen(http, balance);
         Watchdog watchdog = settings().worker().timeout().isZero() ? null : new Watchdog(pool, runtime, settings().worker().timeout(),
                 "worker " + identity.age() + ", pid " + pid, request -> giveUp(hooks, http, pool.mode() == WorkerPool.Mode.INLINE, request));
