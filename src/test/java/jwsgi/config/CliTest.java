@@ -24,11 +24,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @Tag("fast")
 class CliTest {
-    /** The message (and detail) the command would print after "jwsgi: error: ". */
-    private static String usageError(String args, Map<String, String> env) {
-        ConfigException e = assertThrows(ConfigException.class,
-                () -> SettingsSources.parse(args.isEmpty() ? new String[0] : args.split(" "), env).resolve(null), args);
-        return e.getMessage() + (e.detail() == null ? "" : "\n" + e.detail());
+    /** Asserts that {@code args} and {@code env} are refused with {@code message} in what the command would print after "jwsgi: error: ". */
+    private static void assertRefused(String args, Map<String, String> env, String message) {
+        ConfigException e = assertThrows(ConfigException.class, () -> SettingsSources.parse(args.split(" "), env).resolve(null), args);
+        String error = e.getMessage() + (e.detail() == null ? "" : "\n" + e.detail());
+        assertTrue(error.contains(message), "'" + message + "' in:\n" + error);
     }
 
     @ParameterizedTest
@@ -68,8 +68,7 @@ class CliTest {
         "--static-map /static=/no/such/dir|--static-map /static=/no/such/dir: /no/such/dir does not exist; create it",
     })
     void badCommandLines(String args, String message) {
-        String error = usageError(args, Map.of());
-        assertTrue(error.contains(message), "'" + message + "' in:\n" + error);
+        assertRefused(args, Map.of(), message);
     }
 
     /** The front end's flags: protocols, HTTP/2, proxies, TLS, Unix sockets. */
@@ -95,8 +94,7 @@ class CliTest {
         "-b unix: | expected unix:PATH",
     })
     void badFrontendFlags(String args, String message) {
-        String error = usageError(args, Map.of());
-        assertTrue(error.contains(message), "'" + message + "' in:\n" + error);
+        assertRefused(args, Map.of(), message);
     }
 
     @ParameterizedTest
@@ -107,8 +105,7 @@ class CliTest {
         "--log-level verbose|--log-level verbose: expected one of debug, info, warning, error, critical (from JWSGI_CMD_ARGS)",
     })
     void badJwsgiCmdArgs(String value, String message) {
-        String error = usageError("corpus", Map.of(SettingsSources.ENV_ARGS, value));
-        assertTrue(error.contains(message), "'" + message + "' in:\n" + error);
+        assertRefused("corpus", Map.of(SettingsSources.ENV_ARGS, value), message);
     }
 
     @Test
