@@ -63,7 +63,7 @@ final class AppLoader {
         try {
             if (settings.app() == null) {
                 runtime.onMainThread(py -> {
-                    py.api().decRef(py.loadBundledModule(DEMO_MODULE));
+                    py.runBundledModule(DEMO_MODULE);
                     return null;
                 });
                 LOG.info("No app given: serving the bundled demo app");
