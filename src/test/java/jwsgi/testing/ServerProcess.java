@@ -48,7 +48,7 @@ public final class ServerProcess implements AutoCloseable {
 
     private static List<String> command(List<String> masterOptions, List<String> args) {
         List<String> cmd = javaCommand();
-        cmd.addAll(ClassArchive.options());
+        cmd.addAll(AotCaches.masterOptions());
         cmd.addAll(masterOptions);
         cmd.add("jwsgi.server.Main");
         cmd.addAll(args);
@@ -60,18 +60,17 @@ public final class ServerProcess implements AutoCloseable {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("--enable-native-access=ALL-UNNAMED");
-        // As ./jwsgi starts the master: it only supervises, and the serial collector starts with less work.
-        cmd.add("-XX:+UseSerialGC");
-        cmd.add("-XX:TieredStopAtLevel=1");
+        // As ./jwsgi starts the master: it only supervises, and these start it with less work.
+        cmd.addAll(List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0"));
         cmd.add("-cp");
-        cmd.add(ClassArchive.serverClassPath());
+        cmd.add(AotCaches.serverClassPath());
         return cmd;
     }
 
     /**
      * The environment of a test server, made from this JVM's: no settings or virtualenv of its
      * own leak in (a VIRTUAL_ENV a test gives is put back after), and the workers start as fast
-     * as the master (C1 only, the class archive).
+     * as the master (C1 only, the AOT caches).
      */
     public static void prepare(Map<String, String> environment) {
         environment.remove(jwsgi.config.SettingsSources.ENV_ARGS);
@@ -79,7 +78,7 @@ public final class ServerProcess implements AutoCloseable {
         environment.remove("PORT");
         environment.remove("VIRTUAL_ENV");
         List<String> workerOptions = new ArrayList<>(List.of("-XX:TieredStopAtLevel=1"));
-        workerOptions.addAll(ClassArchive.options());
+        workerOptions.addAll(AotCaches.workerOptions());
         environment.put(WORKER_JAVA_OPTS, String.join(" ", workerOptions));
     }
 

@@ -8,24 +8,29 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A class-data sharing archive of the classes a test server loads, made once per test run by
- * starting the demo app with {@code -XX:ArchiveClassesAtExit} in its worker; every later test
- * server's master and workers map it and start sooner. Made fresh each run: an archive of another build's classes
- * would simply be ignored by the JVM. If it cannot be made, servers start without it.
+ * AOT caches (JDK 25, JEP 483/515) of the classes a test server's master and worker load, made
+ * once per test run as ./jwsgi makes them: the demo app is started with
+ * {@code -XX:AOTCacheOutput} in its master and in its worker, and stopped once it serves. Every
+ * later test server maps them: classes pre-loaded and linked, about a quarter less CPU per
+ * start than a plain class-data sharing archive (measured: 1.9-2.0 s against 2.4-2.9 s for a
+ * master and its worker). Made fresh each run: a cache of another build's classes would simply
+ * be ignored by the JVM, as is one that does not fit a test's own JVM options. If they cannot
+ * be made, servers start without them.
  *
- * <p>CDS accepts only jars on the class path, so test servers run from a jar of
+ * <p>The caches accept only jars on the class path, so test servers run from a jar of
  * {@code target/classes} (what the packaged jwsgi.jar holds) plus the dependency jars; they
  * never needed the test classes.
  */
-final class ClassArchive {
-    private static final Path ARCHIVE = Path.of("target", "jwsgi-test.jsa").toAbsolutePath();
+final class AotCaches {
+    private static final Path MASTER_CACHE = Path.of("target", "jwsgi-test-master.aot").toAbsolutePath();
+    private static final Path WORKER_CACHE = Path.of("target", "jwsgi-test-worker.aot").toAbsolutePath();
     private static final Path CLASSES_JAR = Path.of("target", "jwsgi-test-server.jar").toAbsolutePath();
     private static String classPath;
-    /** The JVM's CDS messages would mix with the server output that tests read. */
+    /** The JVM's AOT messages would mix with the server output that tests read. */
     private static final List<String> QUIET = List.of("-Xlog:cds*=off", "-Xlog:aot*=off");
-    private static List<String> options;
+    private static Boolean made;
 
-    private ClassArchive() {}
+    private AotCaches() {}
 
     /** The server's class path: the main classes as a jar, then every dependency jar of this JVM. */
     static synchronized String serverClassPath() {
@@ -58,40 +63,50 @@ final class ClassArchive {
         }
     }
 
-    static synchronized List<String> options() {
-        if (options == null) options = make() ? withArchive() : List.of();
-        return options;
+    /** The master's options for its cache (none if the caches could not be made). */
+    static List<String> masterOptions() {
+        return options(MASTER_CACHE);
     }
 
-    private static List<String> withArchive() {
+    /** A worker's options for its cache (none if the caches could not be made). */
+    static List<String> workerOptions() {
+        return options(WORKER_CACHE);
+    }
+
+    private static synchronized List<String> options(Path cache) {
+        if (made == null) made = make();
+        if (!made) return List.of();
         List<String> o = new ArrayList<>(QUIET);
-        o.add("-XX:SharedArchiveFile=" + ARCHIVE);
+        o.add("-XX:AOTCache=" + cache);
         return o;
     }
 
     private static boolean make() {
         try {
-            Files.deleteIfExists(ARCHIVE);
+            Files.deleteIfExists(MASTER_CACHE);
+            Files.deleteIfExists(WORKER_CACHE);
             List<String> cmd = ServerProcess.javaCommand();
             cmd.addAll(QUIET);
+            cmd.add("-XX:AOTCacheOutput=" + MASTER_CACHE);
             cmd.addAll(List.of("jwsgi.server.Main", "--python", Pythons.DEBIAN.toString(), "-b", "127.0.0.1:0"));
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-            // The worker process writes it: it loads most classes (Jetty, the WSGI layer), and the master maps it too.
-            pb.environment().put(ServerProcess.WORKER_JAVA_OPTS, String.join(" ", QUIET) + " -XX:ArchiveClassesAtExit=" + ARCHIVE);
+            // The worker loads most classes (Jetty, the WSGI layer); the master its own few.
+            pb.environment().put(ServerProcess.WORKER_JAVA_OPTS, "-XX:TieredStopAtLevel=1 " + String.join(" ", QUIET)
+                    + " -XX:AOTCacheOutput=" + WORKER_CACHE);
             Process p = pb.start();
             try (var out = p.inputReader()) {
                 String line;
                 while ((line = out.readLine()) != null && !line.contains("Using worker:")) {
                     // read until the demo app serves: its classes are loaded by then
                 }
-                p.toHandle().destroy();  // SIGTERM: a clean exit writes the archive
+                p.toHandle().destroy();  // SIGTERM: each JVM writes its cache as it exits
                 out.transferTo(java.io.Writer.nullWriter());
             }
-            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            if (!p.waitFor(120, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
                 return false;
             }
-            return Files.isRegularFile(ARCHIVE);
+            return Files.isRegularFile(MASTER_CACHE) && Files.isRegularFile(WORKER_CACHE);
         } catch (IOException e) {
             return false;
         } catch (InterruptedException e) {
