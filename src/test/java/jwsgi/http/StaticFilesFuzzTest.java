@@ -25,6 +25,7 @@ import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.IO;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -41,6 +42,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Regression mode in every build (the inputs under
  * src/test/resources/jwsgi/http/StaticFilesFuzzTestInputs); scripts/fuzz.sh fuzzes.
  */
+@Tag("fast")
 class StaticFilesFuzzTest {
     private static final String OUTSIDE = "OUTSIDE-SECRET-4f1d";
     private static final String DOTFILE = "DOTFILE-SECRET-9c2e";

@@ -1,5 +1,6 @@
 package jwsgi.http;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -8,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 /** The strict reading of a path under a static mount: what names a file, and every way to try to leave the directory. */
+@Tag("fast")
 class StaticPathTest {
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
