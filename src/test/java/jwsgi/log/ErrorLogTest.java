@@ -84,10 +84,7 @@ class ErrorLogTest {
     @Test
     void theLevelFiltersTheServersAndTheAppsLinesAlike(@TempDir Path dir) throws Exception {
         // At warning, not even "Listening at" is logged: find the port first, then wait for it to answer.
-        int port;
-        try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            port = probe.getLocalPort();
-        }
+        int port = jwsgi.testing.FrontServer.freePort();
         ServerProcess server = ServerProcess.launch(List.of("--python", Pythons.DEBIAN.toString(), "--chdir",
                 ServerProcess.APPS.toString(), "-b", "127.0.0.1:" + port, "logging_app", "--log-level", "warning"), Map.of(), dir);
         try {

@@ -28,13 +28,22 @@ public final class FrontServer implements AutoCloseable {
         this.errorLog = errorLog;
     }
 
-    /** A free loopback port (closed again; the server that gets it binds it soon after). */
+    /**
+     * A free loopback port (closed again; the server that gets it binds it soon after), below the
+     * kernel's ephemeral range (32768 and up here): a port from that range can be taken meanwhile
+     * by any socket that binds port 0 or connects, such as another test's server or client.
+     */
     public static int freePort() {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
+        java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+        for (int attempt = 0; attempt < 100; attempt++) {
+            int port = random.nextInt(20000, 32768);
+            try (ServerSocket s = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
+                return s.getLocalPort();
+            } catch (IOException e) {
+                // taken: try another
+            }
         }
+        throw new IllegalStateException("no free loopback port between 20000 and 32767 in 100 tries");
     }
 
     /**
