@@ -4,6 +4,7 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 import jwsgi.config.ConfigException;
+import jwsgi.posix.Processes;
 
 /**
  * What the master does about workers that die before they are ready (gunicorn halts on
@@ -86,14 +87,27 @@ final class BootPolicy {
     }
 
     /**
+     * The boot error a worker's exit code announces: it exits with it right after saying so on its
+     * pipe, and its exit may be seen before the message is read (it was, under load).
+     */
+    private static Optional<ExitCode> bootErrorIn(Processes.Exit exit) {
+        if (exit.signaled()) return Optional.empty();
+        ExitCode code = ExitCode.of(exit.code());
+        return code == ExitCode.USAGE || code == ExitCode.PYTHON_BOOT_ERROR || code == ExitCode.APP_LOAD_ERROR
+                ? Optional.of(code) : Optional.empty();
+    }
+
+    /**
      * A worker ended while booting.
      *
      * @param startedWith what it was started with
-     * @param bootError   the code it announced before it exited, if it did
-     * @param signaled    whether a signal ended it (a crash), not an exit
+     * @param announced   the code it announced on its pipe before it exited, if that was read
+     * @param exit        how it ended: a signal (a crash) or an exit code
      */
-    Verdict died(WorkerCommand startedWith, Optional<ExitCode> bootError, boolean signaled, long now) {
+    Verdict died(WorkerCommand startedWith, Optional<ExitCode> announced, Processes.Exit exit, long now) {
         if (startedWith != command) return new Verdict.Outdated();
+        boolean signaled = exit.signaled();
+        Optional<ExitCode> bootError = announced.or(() -> bootErrorIn(exit));
         failures++;
         if (!everReady && failures == 1 && bootError.isEmpty() && !signaled) {
             try {

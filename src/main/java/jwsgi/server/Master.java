@@ -305,7 +305,7 @@ public final class Master {
         run(Hook.CHILD_EXIT, w.pid);
         if (hooks != null) hooks.workerExited(w.pid);
         if (stop != null || w.state() != WorkerHandle.State.BOOTING) return;
-        switch (boot.died(w.command, w.bootError(), exit.signaled(), System.nanoTime())) {
+        switch (boot.died(w.command, w.bootError(), exit, System.nanoTime())) {
             case BootPolicy.Verdict.Outdated() -> { }
             case BootPolicy.Verdict.Stop(ExitCode code, String why) -> {
                 LOG.error(why);

@@ -5,6 +5,8 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 
+import jwsgi.posix.Processes;
+
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -23,6 +25,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class BootPolicyTest {
     private static final long SECOND = Duration.ofSeconds(1).toNanos();
     private static final WorkerCommand COMMAND = command(Map.of());
+    private static final Processes.Exit CRASH = new Processes.Exit(0, 11, false);
+
+    private static Processes.Exit exited(int code) {
+        return new Processes.Exit(code, 0, false);
+    }
 
     private static WorkerCommand command(Map<String, String> env) {
         return WorkerCommand.of(new String[0], env, null, System.getProperty("java.class.path").split(File.pathSeparator)[0]);
@@ -30,7 +37,7 @@ class BootPolicyTest {
 
     /** A crash (a signal): no JVM options are tried for it. */
     private static BootPolicy.Verdict crashed(BootPolicy policy, long now) {
-        return policy.died(COMMAND, Optional.empty(), true, now);
+        return policy.died(COMMAND, Optional.empty(), CRASH, now);
     }
 
     @Test
@@ -38,7 +45,16 @@ class BootPolicyTest {
         BootPolicy policy = new BootPolicy(COMMAND);
         assertEquals(new BootPolicy.Verdict.Stop(ExitCode.APP_LOAD_ERROR,
                 "Worker failed to boot; stopping (starting another would fail the same way)"),
-                policy.died(COMMAND, Optional.of(ExitCode.APP_LOAD_ERROR), false, 0));
+                policy.died(COMMAND, Optional.of(ExitCode.APP_LOAD_ERROR), exited(4), 0));
+    }
+
+    /** Under load the master has seen the exit before the pipe's message: the exit code says the same. */
+    @Test
+    void aWorkerWhoseMessageWasNotReadYetStopsTheMasterByItsExitCode() {
+        BootPolicy policy = new BootPolicy(COMMAND);
+        assertEquals(new BootPolicy.Verdict.Stop(ExitCode.APP_LOAD_ERROR,
+                "Worker failed to boot; stopping (starting another would fail the same way)"),
+                policy.died(COMMAND, Optional.empty(), exited(4), 0));
     }
 
     @Test
@@ -82,7 +98,7 @@ class BootPolicyTest {
     @Test
     void aWorkerStartedWithOptionsFoundWantingSinceSaysNothingMore() {
         BootPolicy policy = new BootPolicy(COMMAND);
-        assertEquals(new BootPolicy.Verdict.Outdated(), policy.died(command(Map.of()), Optional.empty(), true, 0));
+        assertEquals(new BootPolicy.Verdict.Outdated(), policy.died(command(Map.of()), Optional.empty(), CRASH, 0));
         assertEquals(new BootPolicy.Verdict.Retry(SECOND / 2, 1), crashed(policy, 0), "it did not count as a failure");
     }
 
@@ -91,7 +107,7 @@ class BootPolicyTest {
     void theFirstSilentExitHasTheJvmOptionsTried() {
         WorkerCommand bad = command(Map.of(WorkerCommand.ENV_WORKER_JAVA_OPTS, "-XX:+NoSuchOptionAnywhere"));
         BootPolicy policy = new BootPolicy(bad);
-        BootPolicy.Verdict.Stop stop = assertInstanceOf(BootPolicy.Verdict.Stop.class, policy.died(bad, Optional.empty(), false, 0));
+        BootPolicy.Verdict.Stop stop = assertInstanceOf(BootPolicy.Verdict.Stop.class, policy.died(bad, Optional.empty(), exited(1), 0));
         assertSame(ExitCode.USAGE, stop.code());
         assertTrue(stop.why().startsWith("Stopping: a worker's JVM does not start with the JVM options "
                 + "JWSGI_WORKER_JAVA_OPTS=\"-XX:+NoSuchOptionAnywhere\""), stop.why());
