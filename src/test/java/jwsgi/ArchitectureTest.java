@@ -30,7 +30,10 @@ import static org.junit.jupiter.api.Assertions.fail;
  * names) of every main source file: each package imports only the packages {@link #MAY_IMPORT}
  * lists for it; only {@code python} and {@code wsgi} use the C API ({@code CPython}) or count
  * references; no main file is over {@value #MAX_LINES} lines. ARCHITECTURE.md's dependency
- * table must list the same directions.
+ * table must list the same directions. The packages that become the embedding modules use no
+ * library their module will not have ({@link #MAY_NOT_USE}): the core (python, wsgi, embed)
+ * neither Jetty nor the servlet API, the Jetty handler no servlet API, the servlet no Jetty, and
+ * none of them the command line's libraries.
  */
 @Tag("fast")
 class ArchitectureTest {
@@ -40,14 +43,26 @@ class ArchitectureTest {
 
     /** What each package may import from jwsgi; written once, here (ARCHITECTURE.md mirrors it). */
     private static final Map<String, Set<String>> MAY_IMPORT = directions(
-            "server", "config hooks http log posix python wsgi",
-            "http", "config log wsgi",
+            "server", "config embed hooks http log posix python wsgi",
+            "http", "config embed jetty log wsgi",
             "hooks", "config log python wsgi",
+            "jetty", "embed wsgi",
+            "servlet", "embed wsgi",
+            "embed", "python wsgi",
             "wsgi", "python",
             "config", "log posix python",
             "log", "posix",
             "python", "",
             "posix", "");
+
+    /** Libraries (import prefixes) a package's future module will not have: the embedding modules are split along these. */
+    private static final Map<String, List<String>> MAY_NOT_USE = Map.of(
+            "python", List.of("org.eclipse.jetty", "jakarta.servlet", "picocli", "org.bouncycastle", "ch.qos.logback"),
+            "wsgi", List.of("org.eclipse.jetty", "jakarta.servlet", "picocli", "org.bouncycastle", "ch.qos.logback"),
+            "embed", List.of("org.eclipse.jetty", "jakarta.servlet", "picocli", "org.bouncycastle", "ch.qos.logback"),
+            "jetty", List.of("jakarta.servlet", "picocli", "org.bouncycastle", "ch.qos.logback"),
+            "servlet", List.of("org.eclipse.jetty", "picocli", "org.bouncycastle", "ch.qos.logback"));
+    private static final Pattern LIBRARY_IMPORT = Pattern.compile("^\\s*import\\s+(?:static\\s+)?([a-z][\\w.]*)\\.[\\w*]+\\s*;");
 
     /** The packages that may hold raw {@code PyObject*} references and the C API. */
     private static final Set<String> C_API_PACKAGES = Set.of("python", "wsgi");
@@ -72,6 +87,25 @@ class ArchitectureTest {
                 violations.add(f.name + ":" + r.line + " uses " + r.what + ": " + f.pkg + " may import only "
                         + (allowed.isEmpty() ? "the JDK and libraries" : String.join(", ", allowed))
                         + " (docs/ARCHITECTURE.md, \"Dependencies point one way\")");
+            }
+        }
+        assertNone(violations);
+    }
+
+    @Test
+    void theEmbeddingPackagesUseOnlyTheLibrariesOfTheirModules() {
+        List<String> violations = new ArrayList<>();
+        for (SourceFile f : mainSources()) {
+            List<String> forbidden = MAY_NOT_USE.getOrDefault(f.pkg, List.of());
+            for (int i = 0; i < f.code.size(); i++) {
+                Matcher m = LIBRARY_IMPORT.matcher(f.code.get(i));
+                if (!m.find()) continue;
+                for (String library : forbidden) {
+                    if (m.group(1).startsWith(library)) {
+                        violations.add(f.name + ":" + (i + 1) + " imports " + m.group(1) + ": " + f.pkg + " may not use " + library
+                                + " (docs/ARCHITECTURE.md, the embedding modules)");
+                    }
+                }
             }
         }
         assertNone(violations);

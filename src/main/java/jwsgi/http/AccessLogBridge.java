@@ -9,13 +9,14 @@ import jwsgi.wsgi.CgiView;
 import jwsgi.wsgi.Exchange;
 import jwsgi.wsgi.LoggedEnviron;
 import jwsgi.wsgi.ResponseHead;
+import jwsgi.jetty.JettyExchange;
+import jwsgi.jetty.RequestAttributes;
 
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.RequestLog;
 import org.eclipse.jetty.server.Response;
-import org.eclipse.jetty.util.Callback;
 
 /**
  * Feeds Jetty's completed requests, including those Jetty rejected itself, to the
@@ -27,10 +28,8 @@ import org.eclipse.jetty.util.Callback;
  * <p>Threads: Jetty's, once per completed request.
  */
 final class AccessLogBridge implements RequestLog {
-    /** Request attribute: the app's {@link ResponseHead}. */
-    static final String APP_HEAD = "jwsgi.access.head";
-    /** Request attribute: the {@link LoggedEnviron} of a request the app answered. */
-    static final String ENVIRON = "jwsgi.access.environ";
+    private static final String APP_HEAD = RequestAttributes.APP_HEAD;
+    private static final String ENVIRON = RequestAttributes.ENVIRON;
 
     private final AccessLog log;
     private final String rootPath;
@@ -69,10 +68,7 @@ final class AccessLogBridge implements RequestLog {
             if (environ != null && environ.has(key)) return environ.get(key);
             try {
                 // Only the request side is used: the same accessors the environ is built from.
-                if (unseen == null) {
-                    unseen = new JettyExchange(request, response, Callback.NOOP, null, request.isSecure() ? "https" : "http",
-                            rootPath, false);
-                }
+                if (unseen == null) unseen = JettyExchange.view(request, rootPath);
                 return CgiView.variable(unseen, key);
             } catch (RuntimeException e) {
                 return null;  // a request Jetty could not parse may lack the part asked for: the log shows "-"

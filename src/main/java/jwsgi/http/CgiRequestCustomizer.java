@@ -11,6 +11,8 @@ import java.util.Map;
 import java.util.Set;
 
 import jwsgi.config.AddressList;
+import jwsgi.jetty.Addresses;
+import jwsgi.jetty.RequestAttributes;
 
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
@@ -136,8 +138,8 @@ final class CgiRequestCustomizer implements HttpConfiguration.Customizer {
         SocketAddress remote = remote(vars, peer);
         HostPort server = new HostPort(uri.getHost(), uri.getPort());
         String script = scriptName(vars, uri);
-        if (script != null) request.setAttribute(JettyExchange.SCRIPT_NAME_ATTRIBUTE, script);
-        request.setAttribute(JettyExchange.EXTRA_ENVIRON_ATTRIBUTE, List.copyOf(passed));
+        if (script != null) request.setAttribute(RequestAttributes.SCRIPT_NAME, script);
+        request.setAttribute(RequestAttributes.EXTRA_ENVIRON, List.copyOf(passed));
         boolean secure = scheme.equals("https");
         ConnectionMetaData connection = new FrontRequest.Connection(request.getConnectionMetaData(), remote, secure) {
             @Override

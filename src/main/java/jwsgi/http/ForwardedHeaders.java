@@ -7,6 +7,7 @@ import java.util.Locale;
 import java.util.Map;
 
 import jwsgi.config.AddressList;
+import jwsgi.jetty.Addresses;
 
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;

@@ -10,6 +10,9 @@ import jwsgi.config.LimitOptions;
 import jwsgi.config.ListenerOptions;
 import jwsgi.config.ProxyOptions;
 import jwsgi.config.StaticOptions;
+import jwsgi.embed.PythonApp;
+import jwsgi.jetty.BodyLimits;
+import jwsgi.jetty.WsgiHandler;
 import jwsgi.log.AccessLog;
 import jwsgi.wsgi.WorkerPool;
 
@@ -54,7 +57,7 @@ public final class HttpServer {
      * @param ioTimeout         how long a read or write inside a request may stall
      * @param gracefulTimeout   how long a stop waits for in-flight requests
      * @param limits            request limits, body buffering and read deadlines
-     * @param backlog           the listen queue length, and the most requests waiting for a Python thread
+     * @param backlog           the listen queue length
      * @param sharedBind        the index of the bind whose listener this worker inherits from the master
      *                          as standard input; each other TCP bind gets a socket of its own with
      *                          SO_REUSEPORT, at the port the master reserved
@@ -112,7 +115,7 @@ public final class HttpServer {
     /** The handler, once started. */
     private DrainingHandler draining;
     private final Frontend frontend;
-    private final WorkerPool pool;
+    private final PythonApp app;
     private final boolean accessLogged;
 
     /**
@@ -128,12 +131,14 @@ public final class HttpServer {
      * Sets up the connectors; nothing is bound until {@link #open}, and nothing runs until
      * {@link #start}, so the pool's app need not be loaded yet.
      *
+     * @param app       the app; its pool runs requests on Jetty's threads when it runs inline
      * @param accessLog the access log, or null
      */
-    public HttpServer(Options options, Frontend frontend, WorkerPool pool, AccessLog accessLog) {
+    public HttpServer(Options options, Frontend frontend, PythonApp app, AccessLog accessLog) {
         this.options = options;
         this.frontend = frontend;
-        this.pool = pool;
+        this.app = app;
+        WorkerPool pool = app.pool();
         this.accessLogged = accessLog != null;
         QueuedThreadPool threads = new HttpThreadPool(200, 8, 60_000, pool.threadFactory());
         threads.setName("http");
@@ -273,10 +278,16 @@ public final class HttpServer {
      * @throws Exception when a listener cannot be opened or Jetty cannot start
      */
     public List<String> start() throws Exception {
-        Handler handler = new WsgiHandler(pool, server.getByteBufferPool(), frontend.proxy().rootPath(), accessLogged,
-                options.limits(), options.backlog());
+        LimitOptions.Settings limits = options.limits();
+        HeadLimits headLimits = new HeadLimits(limits);
+        // HTTP/1.1 heads are checked as Jetty parses them (GuardedHttpConnectionFactory); the other protocols' here.
+        WsgiHandler.RequestCheck check = request -> {
+            if (!GuardedHttpConnectionFactory.overHttp1(request)) headLimits.check(request);
+        };
+        Handler handler = new WsgiHandler(app, new WsgiHandler.Options(frontend.proxy().rootPath(),
+                new BodyLimits(limits.body(), limits.bodyMemory(), limits.bodyTimeout(), limits.bodyMinRate()), accessLogged, check));
         if (!options.statics().mounts().isEmpty()) {
-            handler = new StaticFiles(options.statics(), new HeadLimits(options.limits()), server.getByteBufferPool(), handler);
+            handler = new StaticFiles(options.statics(), headLimits, server.getByteBufferPool(), handler);
         }
         draining = new DrainingHandler(handler, frontend.listener().protocol() == ListenerOptions.Protocol.HTTP);
         server.setHandler(draining);

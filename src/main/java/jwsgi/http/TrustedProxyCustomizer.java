@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Set;
 
 import jwsgi.config.AddressList;
+import jwsgi.jetty.RequestAttributes;
 
 import org.eclipse.jetty.http.HttpException;
 import org.eclipse.jetty.http.HttpField;
@@ -73,14 +74,14 @@ final class TrustedProxyCustomizer implements HttpConfiguration.Customizer {
             String upper = name.toUpperCase(Locale.ROOT);
             if (!forwarderHeaders.contains(upper) && !forwarderHeaders.contains("*")) continue;
             String value = field.getValue() == null ? "" : field.getValue();
-            if (upper.equals("SCRIPT_NAME")) request.setAttribute(JettyExchange.SCRIPT_NAME_ATTRIBUTE, value.strip());
+            if (upper.equals("SCRIPT_NAME")) request.setAttribute(RequestAttributes.SCRIPT_NAME, value.strip());
             if (passed == null) passed = new LinkedHashMap<>();
             passed.merge("HTTP_" + upper.replace('-', '_'), value, (a, b) -> a + ", " + b);
         }
         if (passed == null) return;
-        List<Map.Entry<String, String>> extra = new ArrayList<>(JettyExchange.extraEnviron(request));
+        List<Map.Entry<String, String>> extra = new ArrayList<>(RequestAttributes.extraEnviron(request));
         extra.addAll(passed.entrySet());
-        request.setAttribute(JettyExchange.EXTRA_ENVIRON_ATTRIBUTE, List.copyOf(extra));
+        request.setAttribute(RequestAttributes.EXTRA_ENVIRON, List.copyOf(extra));
     }
 
     private static Request apply(Request request, ForwardedHeaders.Result said) {

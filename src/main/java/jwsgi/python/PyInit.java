@@ -44,6 +44,7 @@ final class PyInit extends PyBinding {
     private final MethodHandle pyConfigClear = fn("PyConfig_Clear", FunctionDescriptor.ofVoid(ADDRESS));
     private final MethodHandle pyInitializeFromConfig = fn("Py_InitializeFromConfig", FunctionDescriptor.of(PY_STATUS, ADDRESS));
     private final MethodHandle pyFinalizeEx = fn("Py_FinalizeEx", FunctionDescriptor.of(JAVA_INT));
+    private final MethodHandle pyIsInitialized = fn("Py_IsInitialized", FunctionDescriptor.of(JAVA_INT));
 
     PyInit(PyBinding shared) {
         super(shared);
@@ -80,6 +81,11 @@ final class PyInit extends PyBinding {
         } catch (Throwable t) {
             throw fatal(t);
         }
+    }
+
+    /** Whether CPython is initialised in this process already (by whoever loaded it). */
+    boolean isInitialized() {
+        try { return (int) pyIsInitialized.invokeExact() != 0; } catch (Throwable t) { throw fatal(t); }
     }
 
     /** {@code Py_FinalizeEx} on the thread that initialised Python: 0, or -1 when flushing buffered data failed. */

@@ -32,6 +32,14 @@ public record PythonInstallation(
         return !prefix.equals(basePrefix);
     }
 
+    /**
+     * Whether embedding {@code other} would make the same runtime: the same library, started
+     * with the same program name (which decides the virtualenv and sys.path).
+     */
+    public boolean sameRuntime(PythonInstallation other) {
+        return library.equals(other.library) && executable.equals(other.executable);
+    }
+
     /** One line for the start-up log. */
     public String describe() {
         return "Python " + version + (gilDisabled ? " (free-threaded)" : "") + " " + executable

@@ -42,12 +42,20 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  *       threads inside Python, and finalises on {@code py-main}.</li>
  * </ol>
  *
+ * <p>One per process, shared: {@link #acquire} starts it for its first user and hands the same
+ * runtime to every later user that asks for the same Python (the command-line worker, and each
+ * app a Java application embeds); {@link #release} by the last one stops it. A different
+ * Python is refused, naming both: CPython can be loaded and initialised once per process.
+ *
  * <p>Threads: any, except where a method says otherwise.
  */
 public final class PythonRuntime {
     private static final Logger LOG = LoggerFactory.getLogger(PythonRuntime.class);
     /** CPython can be loaded and initialised once per process. */
     private static final AtomicBoolean LOADED = new AtomicBoolean();
+    /** The runtime of this process once {@link #acquire} started it, and how many users hold it; guarded by the class. */
+    private static PythonRuntime shared;
+    private static int users;
     private static final int RTLD_NOW = 0x2;
     private static final int RTLD_GLOBAL = 0x100;
     /** CPython sizes its C recursion guards for the usual 8 MiB stack; Java's 1 MiB default can SIGSEGV. */
@@ -82,14 +90,52 @@ public final class PythonRuntime {
     }
 
     /**
-     * Loads and initialises the interpreter, then returns with the GIL released.
+     * The runtime of this process for one more user, who gives it back with {@link #release}:
+     * started now (loaded and initialised, the GIL released) when none runs yet, else the running
+     * one, when it embeds the same Python.
      *
-     * @param argv the value for {@code sys.argv}
-     * @throws PythonStartupException when the library cannot be loaded or initialised
+     * @param argv the value for {@code sys.argv}; the first user's stays
+     * @throws PythonStartupException when the library cannot be loaded or initialised, when the
+     *         running runtime embeds another Python, or once it has stopped (CPython cannot start
+     *         twice in one process)
      */
-    public static PythonRuntime start(PythonInstallation installation, List<String> argv) {
+    public static PythonRuntime acquire(PythonInstallation installation, List<String> argv) {
+        synchronized (PythonRuntime.class) {
+            if (shared == null) {
+                shared = start(installation, argv);
+            } else if (shared.closing) {
+                throw new PythonStartupException("Python (" + shared.installation.describe() + ") was stopped in this process"
+                        + " and cannot be started again: CPython starts once per process. Keep one user of it (an app, a"
+                        + " servlet) for the life of the process, or start a new process.");
+            } else if (!shared.installation.sameRuntime(installation)) {
+                throw new PythonStartupException("this process already embeds " + shared.installation.describe()
+                        + ", and cannot also embed " + installation.describe() + ": CPython can be loaded once per process."
+                        + " Give every jwsgi app in this process the same Python, or run the other one in a process of its own.");
+            }
+            users++;
+            return shared;
+        }
+    }
+
+    /**
+     * Gives back the runtime one user {@link #acquire acquired}; the last user's release stops
+     * Python as {@link #shutdown} does.
+     *
+     * @return true when this release finalised Python
+     */
+    public boolean release(Duration timeout) {
+        synchronized (PythonRuntime.class) {
+            if (users == 0) throw new IllegalStateException("the Python runtime was released more often than acquired");
+            if (--users > 0) return false;
+        }
+        return shutdown(timeout);
+    }
+
+    /** Loads and initialises the interpreter, then returns with the GIL released. */
+    private static PythonRuntime start(PythonInstallation installation, List<String> argv) {
         if (!LOADED.compareAndSet(false, true)) {
-            throw new IllegalStateException("CPython is already loaded in this process");
+            throw new PythonStartupException("an earlier start of Python failed in this process (its error was reported"
+                    + " then), and CPython cannot be loaded twice: fix that error and start a new process");
         }
         dlopenGlobal(installation);
         SignalGuard signals = SignalGuard.save();
@@ -98,6 +144,12 @@ public final class PythonRuntime {
         CompletableFuture<Void> ready = new CompletableFuture<>();
         runtime.mainQueue.add(() -> {
             try {
+                if (runtime.init.isInitialized()) {
+                    // dlopen returned the library another copy of these classes (another class loader) started.
+                    throw new PythonStartupException("CPython is already running in this process, started by code other than"
+                            + " this copy of jwsgi (another class loader, such as a second web application with jwsgi of its"
+                            + " own): share one jwsgi (the container's class path) or run the apps in separate processes");
+                }
                 runtime.init.initialize(installation);
                 runtime.mainThreadState = runtime.threadStates.current();
                 runtime.main = runtime.newInterpreterObject(runtime.mainThreadState);
@@ -317,7 +369,7 @@ public final class PythonRuntime {
      *
      * @return true when Python was finalised
      */
-    public boolean shutdown(Duration timeout) {
+    private boolean shutdown(Duration timeout) {
         closing = true;
         if (!subInterpreters.isEmpty()) {
             // Ending an isolated interpreter that served requests crashed CPython 3.13.0 (in free(), from

@@ -470,7 +470,7 @@ public final class Master {
             }
         }
         if (hooks != null) hooks.close();
-        if (runtime != null) runtime.shutdown(java.time.Duration.ofSeconds(1));
+        if (runtime != null) runtime.release(java.time.Duration.ofSeconds(1));
     }
 
     private void run(Hook hook, long... values) throws ServerHooks.HookException {

@@ -61,10 +61,10 @@ final class Startup {
         return sources.configLocation(Path.of("").toAbsolutePath());
     }
 
-    /** Finds and starts the Python the settings name. */
+    /** Finds and starts the Python the settings name; the caller gives it back with {@link PythonRuntime#release}. */
     PythonRuntime startPython() {
         PythonInstallation python = new PythonLocator(System.getenv()).locate(settings.python().python());
-        return PythonRuntime.start(python, settings.argv());
+        return PythonRuntime.acquire(python, settings.argv());
     }
 
     /** Runs the config file, if there is one, and settles the settings with it. */

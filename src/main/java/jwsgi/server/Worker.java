@@ -15,6 +15,7 @@ import jwsgi.config.ConfigException;
 import jwsgi.config.ConfigPrinter;
 import jwsgi.config.Settings;
 import jwsgi.config.WorkerOptions;
+import jwsgi.embed.PythonApp;
 import jwsgi.hooks.Hook;
 import jwsgi.hooks.PythonLogging;
 import jwsgi.hooks.ServerHooks;
@@ -29,7 +30,6 @@ import jwsgi.posix.Sockets;
 import jwsgi.python.PythonRuntime;
 import jwsgi.python.PythonStartupException;
 import jwsgi.wsgi.RequestCounter;
-import jwsgi.wsgi.Watchdog;
 import jwsgi.wsgi.WorkerPool;
 import jwsgi.wsgi.WsgiApplication;
 
@@ -72,7 +72,7 @@ public final class Worker {
     private static final Duration ABORT_HOOK_WAIT = Duration.ofSeconds(2);
 
     /** What serves once the worker is up, and what its stop takes down. */
-    private record Serving(HttpServer http, WorkerPool pool, AccessLog accessLog, Watchdog watchdog) {}
+    private record Serving(HttpServer http, PythonApp app, AccessLog accessLog) {}
 
     /** A step of the start-up failed, as its log line said; the worker exits with {@code code}. */
     private static final class BootFailure extends Exception {
@@ -158,7 +158,10 @@ public final class Worker {
             System.out.print(ConfigPrinter.render(settings().effective(), hooks.defined().stream().map(h -> h.pythonName).toList()));
             System.out.flush();
         }
-        ExitCode loaded = new AppLoader(settings()).load(runtime) == null ? ExitCode.APP_LOAD_ERROR : ExitCode.OK;
+        AppLoader apps = new AppLoader(settings());
+        PythonApp app = PythonApp.prepare(runtime.installation(), apps.options(WorkerPool.Options.threads(1)));
+        ExitCode loaded = apps.load(app) == null ? ExitCode.APP_LOAD_ERROR : ExitCode.OK;
+        app.close(STOP_WAIT);
         if (loaded == ExitCode.OK) LOG.info("Configuration OK: the app loads");
         return loaded;
     }
@@ -178,12 +181,12 @@ public final class Worker {
         if (quick) runQuietly(hooks, Hook.WORKER_INT);
         if (reloader != null) reloader.close();
         stopAccepting(serving.http());
-        stop(serving.http(), serving.pool(), quick);
-        if (serving.watchdog() != null) serving.watchdog().close();
+        stop(serving.http(), quick);
+        serving.app().close(STOP_WAIT);
         runQuietly(hooks, Hook.WORKER_EXIT);
         LOG.info("Worker exiting (pid: {})", pid);
         hooks.close();
-        runtime.shutdown(STOP_WAIT);
+        runtime.release(STOP_WAIT);
         if (serving.accessLog() != null) serving.accessLog().close();
         return ExitCode.OK;
     }
@@ -199,34 +202,28 @@ public final class Worker {
         AppLoader apps = new AppLoader(settings());
         boolean interpreters = interpreterWorkers(apps, runtime, hooks);
         List<String> environKeys = accessLog == null ? List.of() : List.copyOf(accessLog.format().environKeys());
-        WorkerPool pool = pool(runtime, hooks, environKeys, interpreters);
+        PythonApp app = PythonApp.prepare(runtime.installation(), apps.options(pool(hooks, environKeys, interpreters)));
         BalancedAccept balance = balance((int) pid);
         HttpServer http = new HttpServer(new HttpServer.Options(binds(), settings().worker().keepAlive(), IO_TIMEOUT,
                 settings().worker().gracefulTimeout(), settings().limits(), settings().socket().backlog(), identity.sharedBind(),
                 balance == null ? AcceptGate.NONE : balance, settings().statics()),
-                new HttpServer.Frontend(settings().listener(), settings().proxy(), tls), pool, accessLog);
+                new HttpServer.Frontend(settings().listener(), settings().proxy(), tls), app, accessLog);
         hooks.run(Hook.POST_FORK);
         // Further TCP listeners are bound now, as root when switching to --user: a privileged port needs it.
         open(http);
         ProcessOwner owner = settings().process().owner().filter(ProcessOwner::differsFromCurrent).orElse(null);
         if (owner != null && !switchOwner(owner, accessLog)) throw closed(http, ExitCode.FAILURE);
-        WsgiApplication app = interpreters ? apps.startInterpreters(pool) : apps.load(runtime);
-        if (app == null) throw closed(http, ExitCode.APP_LOAD_ERROR);
-        List<String> changed = runtime.restoreSignals();
-        if (!changed.isEmpty()) {
-            LOG.warn("The app changed the handlers of {}; restored the server's (signals are the server's to handle)", changed);
-        }
-        if (!interpreters) pool.start(app);
+        WsgiApplication loaded = apps.load(app);
+        if (loaded == null) throw closed(http, ExitCode.APP_LOAD_ERROR);
         hooks.run(Hook.POST_WORKER_INIT);
         Signals.handle(signals::offer, Signals.SERVER);
         listen(http, balance);
-        Watchdog watchdog = settings().worker().timeout().isZero() ? null : new Watchdog(pool, runtime, settings().worker().timeout(),
-                "worker " + identity.age() + ", pid " + pid, request -> giveUp(hooks, http, pool.mode() == WorkerPool.Mode.INLINE, request));
-        if (watchdog != null) watchdog.start();
+        boolean inline = app.pool().mode() == WorkerPool.Mode.INLINE;
+        app.watch("worker " + identity.age() + ", pid " + pid, request -> giveUp(hooks, http, inline, request));
         if (settings().worker().reload()) {
-            reloader = Reloader.start(runtime, app.interpreter(), settings().worker().reloadExtraFiles(), this::retire);
+            reloader = Reloader.start(runtime, loaded.interpreter(), settings().worker().reloadExtraFiles(), this::retire);
         }
-        return new Serving(http, pool, accessLog, watchdog);
+        return new Serving(http, app, accessLog);
     }
 
     /** Whether this worker runs sub-interpreters (-k interpreter); stops the start when it cannot, saying why. */
@@ -239,7 +236,7 @@ public final class Worker {
     }
 
     /** The Python threads (or sub-interpreters), counting requests for --max-requests. */
-    private WorkerPool pool(PythonRuntime runtime, ServerHooks hooks, List<String> environKeys, boolean interpreters) {
+    private WorkerPool.Options pool(ServerHooks hooks, List<String> environKeys, boolean interpreters) {
         long maxRequests = settings().worker().maxRequests();
         RequestCounter counter = null;
         if (maxRequests > 0) {
@@ -247,10 +244,9 @@ public final class Worker {
             counter = new RequestCounter(limit, new MaxRequestsRetirement(limit, settings().worker().minWorkerLifetime(),
                     identity.batchIndex(), settings().worker().workers(), started, this::retire));
         }
-        Duration timeout = settings().worker().timeout();
-        return new WorkerPool(runtime, WorkerPool.Options.threads(settings().worker().threads())
+        return WorkerPool.Options.threads(settings().worker().threads())
                 .inInterpreters(interpreters ? settings().worker().workers() : 0, settings().listener().http2())
-                .withHooks(hooks.requestHooks()).loggingEnviron(environKeys).timed(!timeout.isZero()).counting(counter));
+                .withHooks(hooks.requestHooks()).loggingEnviron(environKeys).counting(counter);
     }
 
     /** The TLS context of --certfile and --keyfile, or null without TLS. */
@@ -432,7 +428,7 @@ public final class Worker {
      * Jetty's stop, bounded: with one Python thread, a request stuck in C code holds the thread
      * Jetty must also stop (its network thread), and Jetty would wait for it at every step.
      */
-    private void stop(HttpServer http, WorkerPool pool, boolean quick) {
+    private void stop(HttpServer http, boolean quick) {
         Duration limit = (quick ? Duration.ZERO : settings().worker().gracefulTimeout()).plus(STOP_WAIT).plus(STOP_WAIT);
         Thread stopping = Thread.ofPlatform().daemon(true).name("stop").start(() -> {
             try {
@@ -452,7 +448,6 @@ public final class Worker {
             Thread.currentThread().interrupt();
         }
         if (stopping.isAlive()) LOG.warn("The HTTP server did not stop within {} s (a thread is stuck in a request); exiting anyway", limit.toSeconds());
-        pool.stop(STOP_WAIT.toMillis());
     }
 
     static String rootMessage(Throwable t) {

@@ -118,6 +118,27 @@ public final class CgiView {
         return value;
     }
 
+    /**
+     * A percent-encoded path (a mount point as a container reports it) decoded into a WSGI
+     * string: one character per byte.
+     */
+    public static String decodedPath(String raw) {
+        byte[][] out = {new byte[raw.length()]};
+        int length = PathDecoder.decode(raw, out);
+        return new String(out[0], 0, length, StandardCharsets.ISO_8859_1);
+    }
+
+    /**
+     * A Java string that stands for UTF-8 text (a path a container decoded, a user name) as a
+     * WSGI string: its UTF-8 bytes as latin-1 characters. ASCII is returned as it is.
+     */
+    public static String wsgiString(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) > 0x7F) return new String(s.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
+        }
+        return s;
+    }
+
     /** As {@code StringCodec.latin1} makes the environ's strings: a char above U+00FF stands for its UTF-8 bytes. */
     private static String nativeString(String s) {
         for (int i = 0; i < s.length(); i++) {

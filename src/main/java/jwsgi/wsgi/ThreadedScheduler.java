@@ -27,6 +27,8 @@ final class ThreadedScheduler implements Scheduler {
     private final AtomicInteger backlog = new AtomicInteger();
     /** The threads serving the queue, for {@link #stop}. */
     private final List<Thread> threads = new CopyOnWriteArrayList<>();
+    /** Set by {@link #stop}: what is queued from then on is answered 503 rather than left waiting. */
+    private volatile boolean stopped;
 
     /** @param count the threads per interpreter */
     ThreadedScheduler(Interpreters interpreters, Runners runners, int count) {
@@ -89,6 +91,7 @@ final class ThreadedScheduler implements Scheduler {
     public void submit(Exchange exchange) {
         backlog.incrementAndGet();
         queue.add(exchange);
+        if (stopped) failQueued();
     }
 
     @Override
@@ -96,9 +99,14 @@ final class ThreadedScheduler implements Scheduler {
         return backlog.get();
     }
 
-    /** Interrupts the threads and waits for them; a thread still running a request is left to the runtime's shutdown. */
+    /**
+     * Interrupts the threads and waits for them; a thread still running a request is left to the
+     * runtime's shutdown. The requests still queued are answered 503: whoever submitted them may
+     * be waiting for their end (a servlet container's thread).
+     */
     @Override
     public void stop(long millis) {
+        stopped = true;
         for (Thread t : threads) t.interrupt();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         for (Thread t : threads) {
@@ -108,8 +116,17 @@ final class ThreadedScheduler implements Scheduler {
                 t.join(left);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                return;
+                break;
             }
+        }
+        failQueued();
+    }
+
+    private void failQueued() {
+        Exchange left;
+        while ((left = queue.poll()) != null) {
+            backlog.decrementAndGet();
+            Outcome.Failure.SHUTTING_DOWN.send(left);
         }
     }
 }

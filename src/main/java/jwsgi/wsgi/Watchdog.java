@@ -55,6 +55,11 @@ public final class Watchdog implements AutoCloseable {
     public interface GiveUp {
         /** A hung request is about to be answered 504 in its runner's place; the worker should be replaced. Called once. */
         void hungRequest(String request);
+
+        /** What becomes of the worker after that, for the log: the server's workers are replaced. */
+        default String consequence() {
+            return "this worker will be replaced";
+        }
     }
 
     private final WorkerPool pool;
@@ -143,9 +148,9 @@ public final class Watchdog implements AutoCloseable {
         } catch (TimeoutException e) {
             LOG.error(CRITICAL, "WORKER TIMEOUT ({}): {} has run {} s, longer than --timeout {} s, on thread {}; its Python stack is "
                     + "unavailable and it cannot be interrupted: the thread has held the GIL for over {} s (C code that does not "
-                    + "release it). If it has not returned in {} s it is answered 504 and this worker is replaced.",
+                    + "release it). If it has not returned in {} s it is answered 504, and {}.",
                     workerName, request, seconds(running), seconds(timeoutNanos), runner.owner().getName(), GIL_WAIT.toSeconds(),
-                    seconds(graceNanos));
+                    seconds(graceNanos), giveUp.consequence());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException e) {
@@ -225,9 +230,10 @@ public final class Watchdog implements AutoCloseable {
         }
         boolean answered = runner.answerInPlace(state);
         LOG.error(CRITICAL, "WORKER TIMEOUT ({}): {} did not stop within {} s of being interrupted (it is blocked in C code or a "
-                + "system call that Python cannot interrupt); {}; this worker will be replaced",
+                + "system call that Python cannot interrupt); {}; {}",
                 workerName, request, seconds(graceNanos),
-                answered ? "answered 504 in its place" : "its response had begun, so its connection will be closed");
+                answered ? "answered 504 in its place" : "its response had begun, so its connection will be closed",
+                giveUp.consequence());
     }
 
     private static String seconds(long nanos) {

@@ -34,43 +34,51 @@ public final class WorkerPool {
      * @param loggedEnvironKeys the environ keys whose final values the access log shows; empty for none
      * @param timed             whether a {@link Watchdog} watches the requests ({@code --timeout})
      * @param counter           counts answered requests for {@code --max-requests}, or null
+     * @param dedicated         whether requests always run on the pool's own threads, even with one:
+     *                          the threads that submit them are not the pool's (an embedding
+     *                          container's, which may be virtual threads)
      */
     public record Options(int threads, int interpreters, boolean multiplexed, RequestHooks hooks,
-                          List<String> loggedEnvironKeys, boolean timed, RequestCounter counter) {
+                          List<String> loggedEnvironKeys, boolean timed, RequestCounter counter, boolean dedicated) {
         public Options {
             loggedEnvironKeys = List.copyOf(loggedEnvironKeys);
         }
 
         /** {@code threads} at once in the main interpreter, without hooks, access log, timeout or limit. */
         public static Options threads(int threads) {
-            return new Options(threads, 0, false, null, List.of(), false, null);
+            return new Options(threads, 0, false, null, List.of(), false, null, false);
         }
 
         /** In {@code interpreters} sub-interpreters (0 for the main one), {@code multiplexed} when HTTP/2 is on. */
         public Options inInterpreters(int interpreters, boolean multiplexed) {
-            return new Options(threads, interpreters, multiplexed, hooks, loggedEnvironKeys, timed, counter);
+            return new Options(threads, interpreters, multiplexed, hooks, loggedEnvironKeys, timed, counter, dedicated);
         }
 
         public Options withHooks(RequestHooks hooks) {
-            return new Options(threads, interpreters, multiplexed, hooks, loggedEnvironKeys, timed, counter);
+            return new Options(threads, interpreters, multiplexed, hooks, loggedEnvironKeys, timed, counter, dedicated);
         }
 
         public Options loggingEnviron(List<String> keys) {
-            return new Options(threads, interpreters, multiplexed, hooks, keys, timed, counter);
+            return new Options(threads, interpreters, multiplexed, hooks, keys, timed, counter, dedicated);
         }
 
         /** Watched by a {@link Watchdog} when {@code timed}. */
         public Options timed(boolean timed) {
-            return new Options(threads, interpreters, multiplexed, hooks, loggedEnvironKeys, timed, counter);
+            return new Options(threads, interpreters, multiplexed, hooks, loggedEnvironKeys, timed, counter, dedicated);
         }
 
         public Options counting(RequestCounter counter) {
-            return new Options(threads, interpreters, multiplexed, hooks, loggedEnvironKeys, timed, counter);
+            return new Options(threads, interpreters, multiplexed, hooks, loggedEnvironKeys, timed, counter, dedicated);
         }
 
-        /** Inline with one thread, except for sub-interpreters serving HTTP/2 (see {@code multiplexed}). */
+        /** On the pool's own threads only (see {@code dedicated}). */
+        public Options onDedicatedThreads() {
+            return new Options(threads, interpreters, multiplexed, hooks, loggedEnvironKeys, timed, counter, true);
+        }
+
+        /** Inline with one thread, except on dedicated threads and for sub-interpreters serving HTTP/2 (see {@code multiplexed}). */
         Mode mode() {
-            return threads == 1 && (interpreters <= 1 || !multiplexed) ? Mode.INLINE : Mode.THREADS;
+            return !dedicated && threads == 1 && (interpreters <= 1 || !multiplexed) ? Mode.INLINE : Mode.THREADS;
         }
     }
 

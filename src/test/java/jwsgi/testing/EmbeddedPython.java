@@ -33,7 +33,7 @@ public final class EmbeddedPython {
     /** The runtime, started on first use. */
     public static synchronized PythonRuntime runtime() {
         if (runtime == null) {
-            runtime = PythonRuntime.start(new PythonLocator(Map.of()).locate(Pythons.DEBIAN.toString()), List.of("jwsgi-fast-tests"));
+            runtime = PythonRuntime.acquire(new PythonLocator(Map.of()).locate(Pythons.DEBIAN.toString()), List.of("jwsgi-fast-tests"));
         }
         return runtime;
     }

@@ -1,4 +1,4 @@
-package jwsgi.http;
+package jwsgi.jetty;
 
 import java.nio.ByteBuffer;
 

@@ -1,4 +1,4 @@
-package jwsgi.http;
+package jwsgi.jetty;
 
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -6,10 +6,10 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 
 /** Socket addresses as WSGI shows them: IPv6 in its short RFC 5952 form, without brackets ("::1"). */
-final class Addresses {
+public final class Addresses {
     private Addresses() {}
 
-    static String host(SocketAddress address) {
+    public static String host(SocketAddress address) {
         if (address instanceof InetSocketAddress inet) {
             InetAddress a = inet.getAddress();
             if (a == null) return inet.getHostString();
@@ -19,7 +19,7 @@ final class Addresses {
     }
 
     /** An address given as its 4 or 16 bytes, in the same form as {@link #host}. */
-    static String literal(byte[] address) {
+    public static String literal(byte[] address) {
         try {
             return host(new InetSocketAddress(InetAddress.getByAddress(address), 0));
         } catch (java.net.UnknownHostException e) {
@@ -27,7 +27,7 @@ final class Addresses {
         }
     }
 
-    static int port(SocketAddress address) {
+    public static int port(SocketAddress address) {
         return address instanceof InetSocketAddress inet ? inet.getPort() : 0;
     }
 

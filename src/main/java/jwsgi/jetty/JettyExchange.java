@@ -1,16 +1,19 @@
-package jwsgi.http;
+package jwsgi.jetty;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.security.Principal;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
+import jwsgi.wsgi.CgiView;
 import jwsgi.wsgi.Exchange;
 import jwsgi.wsgi.LoggedEnviron;
 import jwsgi.wsgi.ResponseHead;
@@ -36,7 +39,7 @@ import org.eclipse.jetty.util.Callback;
  * <p>Threads: request accessors from any thread; {@code stage}/{@code flush}/{@code send*}
  * from the one Python worker; write completions from Jetty's threads.
  */
-final class JettyExchange implements Exchange {
+public final class JettyExchange implements Exchange {
     /** Response bytes kept in memory for a slow client; past it a worker waits, or the bytes spill to disk. */
     static final long HIGH_WATER = 1 << 20;
     /** The most a response may spill to disk for a client that is not reading. */
@@ -47,19 +50,10 @@ final class JettyExchange implements Exchange {
     private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
     /** What a 503 tells the client: overload and shutdown are both over within seconds. */
     private static final String RETRY_AFTER_SECONDS = "1";
-    /** Request attribute: SCRIPT_NAME from a trusted front end (header or CGI variable), bytes as latin-1. */
-    static final String SCRIPT_NAME_ATTRIBUTE = "jwsgi.script_name";
-    /**
-     * Request attribute: a {@code List<Map.Entry<String, String>>} of variables for the environ as they are: CGI
-     * variables from uwsgi or FastCGI, headers with '_' a trusted front end passes (--forwarder-headers).
-     */
-    static final String EXTRA_ENVIRON_ATTRIBUTE = "jwsgi.environ.extra";
-
     private final Request request;
     private final Response response;
     private final Callback callback;
     private final ByteBufferPool pool;
-    private final String scheme;
     private final String rootPath;
     private final boolean accessLogged;
     private final HttpFields headers;
@@ -84,17 +78,26 @@ final class JettyExchange implements Exchange {
     private Throwable failure;
     private boolean completed;
 
-    /** @param accessLogged keep what the access log shows of the app's response */
-    JettyExchange(Request request, Response response, Callback callback, ByteBufferPool pool, String scheme, String rootPath,
-                  boolean accessLogged) {
+    /**
+     * @param rootPath     where the app is mounted below the context path, "" for none
+     * @param accessLogged keep what the access log shows of the app's response
+     */
+    JettyExchange(Request request, Response response, Callback callback, ByteBufferPool pool, String rootPath, boolean accessLogged) {
         this.accessLogged = accessLogged;
         this.request = request;
         this.response = response;
         this.callback = callback;
         this.pool = pool;
-        this.scheme = scheme;
         this.rootPath = rootPath;
         this.headers = request.getHeaders();
+    }
+
+    /**
+     * The request as the app would see it, for a request it never saw (an access log line for a
+     * request Jetty refused): only its request side may be used.
+     */
+    public static Exchange view(Request request, String rootPath) {
+        return new JettyExchange(request, null, Callback.NOOP, null, rootPath, false);
     }
 
     void body(Body body, RetainableByteBuffer owner) {
@@ -115,25 +118,28 @@ final class JettyExchange implements Exchange {
         return path == null ? "" : path;
     }
 
+    /** A trusted front end's, else the context path (decoded) and the root path. */
     @Override
     public String scriptName() {
-        if (request.getAttribute(SCRIPT_NAME_ATTRIBUTE) instanceof String script) {
+        if (request.getAttribute(RequestAttributes.SCRIPT_NAME) instanceof String script) {
             String s = script;
             while (s.endsWith("/")) s = s.substring(0, s.length() - 1);
             return s;
         }
-        return rootPath;
+        String context = Request.getContextPath(request);
+        if (context == null || context.equals("/")) return rootPath;
+        return CgiView.decodedPath(context.endsWith("/") ? context.substring(0, context.length() - 1) : context) + rootPath;
     }
 
+    /** Those the customizers passed, then REMOTE_USER when Jetty's authentication state has a principal. */
     @Override
     public List<Map.Entry<String, String>> extraEnviron() {
-        return extraEnviron(request);
-    }
-
-    /** The variables the customizers put in {@link #EXTRA_ENVIRON_ATTRIBUTE} so far. */
-    @SuppressWarnings("unchecked")
-    static List<Map.Entry<String, String>> extraEnviron(Request request) {
-        return request.getAttribute(EXTRA_ENVIRON_ATTRIBUTE) instanceof List<?> list ? (List<Map.Entry<String, String>>) list : List.of();
+        List<Map.Entry<String, String>> passed = RequestAttributes.extraEnviron(request);
+        Principal user = Request.getAuthenticationState(request).getUserPrincipal();
+        if (user == null) return passed;
+        List<Map.Entry<String, String>> all = new ArrayList<>(passed);
+        all.add(Map.entry("REMOTE_USER", CgiView.wsgiString(user.getName())));
+        return all;
     }
 
     @Override
@@ -165,9 +171,10 @@ final class JettyExchange implements Exchange {
         return request.getConnectionMetaData().getProtocol();
     }
 
+    /** As Jetty says: TLS, or what a customizer made of forwarded headers. */
     @Override
     public String scheme() {
-        return scheme;
+        return request.isSecure() ? "https" : "http";
     }
 
     @Override
@@ -224,12 +231,12 @@ final class JettyExchange implements Exchange {
     @Override
     public void head(ResponseHead head) {
         this.head = head;
-        if (accessLogged) request.setAttribute(AccessLogBridge.APP_HEAD, head);
+        if (accessLogged) request.setAttribute(RequestAttributes.APP_HEAD, head);
     }
 
     @Override
     public void loggedEnviron(LoggedEnviron values) {
-        request.setAttribute(AccessLogBridge.ENVIRON, values);
+        request.setAttribute(RequestAttributes.ENVIRON, values);
     }
 
     /**

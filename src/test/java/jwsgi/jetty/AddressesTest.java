@@ -1,4 +1,4 @@
-package jwsgi.http;
+package jwsgi.jetty;
 
 import java.net.Inet6Address;
 import java.net.InetAddress;
