@@ -22,6 +22,8 @@ public final class LoadLoop implements AutoCloseable {
     private final String host;
     private final int port;
     private final String path;
+    /** Header lines each request carries besides Host (e.g. "Authorization: ...\r\n"), or "". */
+    private final String headers;
     private final Thread[] clients;
     private final AtomicBoolean stopping = new AtomicBoolean();
     private final AtomicInteger answered = new AtomicInteger();
@@ -30,10 +32,11 @@ public final class LoadLoop implements AutoCloseable {
     private final Set<String> bodies = ConcurrentHashMap.newKeySet();
     private final long deadline = System.nanoTime() + LIMIT.toNanos();
 
-    private LoadLoop(ServerProcess server, String path, int clients) {
-        this.host = server.host();
-        this.port = server.port();
+    private LoadLoop(String host, int port, String path, int clients, String headers) {
+        this.host = host;
+        this.port = port;
         this.path = path;
+        this.headers = headers;
         this.clients = new Thread[clients];
         for (int i = 0; i < clients; i++) {
             boolean keepAlive = i % 2 == 1;
@@ -43,7 +46,12 @@ public final class LoadLoop implements AutoCloseable {
 
     /** Starts {@code clients} clients requesting {@code path}; they stop at {@link #close} or after a minute. */
     public static LoadLoop start(ServerProcess server, String path, int clients) {
-        LoadLoop loop = new LoadLoop(server, path, clients);
+        return start(server.host(), server.port(), path, clients, "");
+    }
+
+    /** The same against any server, each request with {@code headers} (whole lines, each ending in CRLF). */
+    public static LoadLoop start(String host, int port, String path, int clients, String headers) {
+        LoadLoop loop = new LoadLoop(host, port, path, clients, headers);
         for (Thread t : loop.clients) t.start();
         return loop;
     }
@@ -56,7 +64,7 @@ public final class LoadLoop implements AutoCloseable {
                     connection = new RawHttp(host, port);
                     connection.setTimeout(30_000);
                 }
-                connection.send("GET " + path + " HTTP/1.1\r\nHost: load\r\n" + (keepAlive ? "" : "Connection: close\r\n") + "\r\n");
+                connection.send("GET " + path + " HTTP/1.1\r\nHost: load\r\n" + headers + (keepAlive ? "" : "Connection: close\r\n") + "\r\n");
                 RawHttp.Response r = connection.read();
                 if (r.status() == 200) {
                     answered.incrementAndGet();
