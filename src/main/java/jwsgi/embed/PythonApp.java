@@ -51,6 +51,8 @@ public final class PythonApp implements AutoCloseable {
     private final PythonAppOptions options;
     private final PythonRuntime runtime;
     private final WorkerPool pool;
+    /** Requests run on the thread that submits them: only the command line's own HTTP threads may. */
+    private final boolean inline;
     private volatile boolean serving;
     private boolean closed;
     private Watchdog watchdog;
@@ -61,6 +63,7 @@ public final class PythonApp implements AutoCloseable {
         this.options = options;
         this.runtime = runtime;
         this.pool = new WorkerPool(runtime, options.pool());
+        this.inline = pool.mode() == WorkerPool.Mode.INLINE;
     }
 
     /**
@@ -180,8 +183,16 @@ public final class PythonApp implements AutoCloseable {
      * Queues a request for the app's Python threads (or runs it on the calling thread, when the
      * pool runs inline: the command-line server's own threads). Answers 503 at once, without
      * queueing, when {@code maxQueued} requests wait already or the app is not serving.
+     *
+     * @throws IllegalStateException when the pool runs inline and the caller is a virtual thread
+     *         (options not made by {@link PythonAppOptions#builder}): Python must never run on one
      */
     public void submit(Exchange exchange) {
+        if (inline && Thread.currentThread().isVirtual()) {
+            throw new IllegalStateException("this app runs requests on the threads that submit them, and " + Thread.currentThread()
+                    + " is virtual: Python must never run on a virtual thread; give the app threads of its own"
+                    + " (WorkerPool.Options.onDedicatedThreads, as PythonAppOptions.builder does)");
+        }
         if (!serving) {
             exchange.sendError(503, NOT_SERVING);
             return;

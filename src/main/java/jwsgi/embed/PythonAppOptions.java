@@ -84,7 +84,11 @@ public record PythonAppOptions(String python, List<String> argv, WsgiApplication
             return this;
         }
 
-        /** The directory the process changes to before the import, put first on sys.path (gunicorn's --chdir); default: none. */
+        /**
+         * The directory the process changes to before the import, put first on sys.path (gunicorn's
+         * --chdir); default: none. The whole process's: relative paths the Java application opens
+         * afterwards resolve against it too. Prefer {@link #pythonpath}.
+         */
         public Builder chdir(String directory) {
             Path dir = Path.of(directory).toAbsolutePath().normalize();
             if (!Files.isDirectory(dir)) throw new IllegalArgumentException("chdir " + directory + ": no such directory");

@@ -4,6 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 
 import jwsgi.python.PythonLocator;
 import jwsgi.python.PythonRuntime;
@@ -14,6 +15,7 @@ import jwsgi.testing.LogCapture;
 import jwsgi.testing.MemoryExchange;
 import jwsgi.testing.Pythons;
 import jwsgi.wsgi.AppLoadException;
+import jwsgi.wsgi.WorkerPool;
 
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -77,6 +79,34 @@ class PythonAppTest {
                     () -> PythonAppOptions.builder("no_such_module_here:app").python(Pythons.DEBIAN.toString()).start());
             assertTrue(e.getMessage().contains("no_such_module_here"), e.getMessage());
             assertTrue(log.contains("Reason: "), log.toString());
+        }
+    }
+
+    /** Options made by hand may run requests inline, on the submitting thread: never a virtual one. */
+    @Test
+    void aVirtualThreadNeverRunsPython() throws Exception {
+        PythonAppOptions built = EmbeddedApps.options(1).build();
+        PythonAppOptions inline = new PythonAppOptions(built.python(), built.argv(), built.app(), WorkerPool.Options.threads(1),
+                built.facts(), Duration.ZERO, 0);
+        try (PythonApp app = PythonApp.start(inline)) {
+            MemoryExchange ex = MemoryExchange.get("/environ");
+            AtomicReference<Throwable> refused = new AtomicReference<>();
+            Thread virtual = Thread.ofVirtual().start(() -> {
+                try {
+                    app.submit(ex);
+                } catch (IllegalStateException e) {
+                    refused.set(e);
+                }
+            });
+            virtual.join();
+            assertTrue(refused.get() != null && refused.get().getMessage().contains("Python must never run on a virtual thread"),
+                    String.valueOf(refused.get()));
+            assertTrue(ex.ends().isEmpty(), "nothing ran");
+            // A thread of the pool's own (as the command line's HTTP threads are) runs it itself.
+            Thread own = app.pool().threadFactory().newThread(() -> app.submit(ex));
+            own.start();
+            own.join();
+            assertEquals(200, ex.head().status());
         }
     }
 
