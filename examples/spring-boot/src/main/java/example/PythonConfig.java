@@ -19,12 +19,13 @@ import org.springframework.context.annotation.Configuration;
 @Configuration
 public class PythonConfig {
     @Bean
-    public ServletRegistrationBean<WsgiServlet> flask(@Value("${jwsgi.python:/usr/bin/python3}") String python,
+    public ServletRegistrationBean<WsgiServlet> flask(@Value("${jwsgi.app:whoami:app}") String app,
+                                                      @Value("${jwsgi.python:/usr/bin/python3}") String python,
                                                       @Value("${jwsgi.app-dir:python}") String appDir,
                                                       @Value("${jwsgi.threads:2}") int threads) {
-        PythonAppOptions options = PythonAppOptions.builder("whoami:app")
+        PythonAppOptions options = PythonAppOptions.builder(app)
                 .python(python)
-                .chdir(appDir)
+                .pythonpath(appDir)
                 .threads(threads)
                 .timeout(Duration.ofSeconds(30))
                 .build();
