@@ -21,16 +21,14 @@ import org.eclipse.jetty.server.Response;
 /**
  * Feeds Jetty's completed requests, including those Jetty rejected itself, to the
  * {@link AccessLog}. For a request the app answered, the environ atoms are the values the
- * Python worker read from the environ after the app ran ({@link #ENVIRON}) and the response
- * headers are the app's own ({@link #APP_HEAD}), as gunicorn logs them; for a request that
- * never reached the app they are what its environ would have held ({@link CgiView}).
+ * Python worker read from the environ after the app ran ({@link RequestAttributes#ENVIRON})
+ * and the response headers are the app's own ({@link RequestAttributes#APP_HEAD}), as
+ * gunicorn logs them; for a request that never reached the app they are what its environ
+ * would have held ({@link CgiView}).
  *
  * <p>Threads: Jetty's, once per completed request.
  */
 final class AccessLogBridge implements RequestLog {
-    private static final String APP_HEAD = RequestAttributes.APP_HEAD;
-    private static final String ENVIRON = RequestAttributes.ENVIRON;
-
     private final AccessLog log;
     private final String rootPath;
 
@@ -60,7 +58,7 @@ final class AccessLogBridge implements RequestLog {
             this.response = response;
             this.endNanos = endNanos;
             this.end = end;
-            this.environ = request.getAttribute(ENVIRON) instanceof LoggedEnviron values ? values : null;
+            this.environ = request.getAttribute(RequestAttributes.ENVIRON) instanceof LoggedEnviron values ? values : null;
         }
 
         @Override
@@ -87,7 +85,7 @@ final class AccessLogBridge implements RequestLog {
 
         @Override
         public String responseHeader(String lowerName) {
-            if (!(request.getAttribute(APP_HEAD) instanceof ResponseHead head)) return null;
+            if (!(request.getAttribute(RequestAttributes.APP_HEAD) instanceof ResponseHead head)) return null;
             String value = null;
             for (ResponseHead.Header h : head.headers()) {
                 if (h.name().toLowerCase(Locale.ROOT).equals(lowerName)) value = h.value();
