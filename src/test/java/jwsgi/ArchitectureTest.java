@@ -43,7 +43,9 @@ class ArchitectureTest {
 
     /** What each package may import from jwsgi; written once, here (ARCHITECTURE.md mirrors it). */
     private static final Map<String, Set<String>> MAY_IMPORT = directions(
-            "server", "config embed hooks http log posix python wsgi",
+            "server", "config embed hooks http log metrics ops posix python wsgi",
+            "ops", "config http metrics posix",
+            "metrics", "http posix wsgi",
             "http", "config embed jetty log wsgi",
             "hooks", "config log python wsgi",
             "jetty", "embed wsgi",

@@ -73,6 +73,9 @@ public final class Cli {
     @Mixin
     StaticOptions statics = new StaticOptions();
 
+    @Mixin
+    OpsOptions ops = new OpsOptions();
+
     /**
      * The picocli command for {@code cli}, with gunicorn's not-applicable flags added as hidden
      * options. Every parse goes through here.
@@ -110,7 +113,7 @@ public final class Cli {
         return new Settings(app, new ConfigOptions.Settings(configFile, config.printConfig, config.checkConfig),
                 socket.settings(cmd), worker.settings(cmd), py, logging.settings(cmd),
                 listener.settings(cmd), proxy.settings(cmd), tls.settings(cmd), process.settings(cmd), limits.settings(cmd),
-                statics.settings(cmd, Path.of(py.chdir())), argv, effective);
+                statics.settings(cmd, Path.of(py.chdir())), ops.settings(cmd), argv, effective);
     }
 
     /** {@code --version}. */

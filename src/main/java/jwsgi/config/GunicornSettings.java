@@ -60,7 +60,6 @@ public final class GunicornSettings {
     private static final String STATSD = "statsd metrics are not offered";
     private static final String DIRTY = "dirty arbiters (gunicorn 25) are not offered";
     private static final String ASGI = "an ASGI setting; jwsgi serves WSGI";
-    private static final String CONTROL = "there is no control socket (gunicornc); use signals (TERM, INT, HUP, TTIN, TTOU, USR1)";
 
     private static final Map<String, Setting> ALL = new LinkedHashMap<>();
 
@@ -188,9 +187,9 @@ public final class GunicornSettings {
         notApplicable("asgi_loop", WORKERS, ASGI, true, Set.of("auto"), "--asgi-loop");
         notApplicable("asgi_lifespan", WORKERS, ASGI, true, Set.of("auto"), "--asgi-lifespan");
         // Control (gunicorn 25.1)
-        unsupported("control_socket", "Control", CONTROL, true, Set.of(), "--control-socket");
-        unsupported("control_socket_mode", "Control", CONTROL, true, Set.of(), "--control-socket-mode");
-        unsupported("control_socket_disable", "Control", CONTROL, false, Set.of("False", "True"), "--no-control-socket");
+        implemented("control_socket", "Control", "--control-socket");
+        implemented("control_socket_mode", "Control", "--control-socket-mode");
+        implemented("control_socket_disable", "Control", "--no-control-socket");
         // Dirty Arbiters (gunicorn 25.0)
         unsupported("dirty_apps", "Dirty Arbiters", DIRTY, true, Set.of("[]"), "--dirty-app");
         unsupported("dirty_workers", "Dirty Arbiters", DIRTY, true, Set.of("0"), "--dirty-workers");

@@ -136,9 +136,20 @@ public final class ListenerOptions {
         return new Http2(http2MaxConcurrentStreams, http2InitialWindowSize, http2MaxFrameSize, http2MaxHeaderListSize);
     }
 
-    /** gunicorn's reading: "0022" is octal, "18" decimal, "0o22" and "0x12" as Python reads them. */
     private int parseUmask(CommandLine cmd) {
-        String s = umask.strip().toLowerCase(Locale.ROOT);
+        int value = mode(umask);
+        if (value < 0) {
+            throw new CommandLine.ParameterException(cmd, "--umask " + umask + ": expected a mode mask from 0 to 0777 (e.g. 007)");
+        }
+        return value;
+    }
+
+    /**
+     * A file mode or mask as gunicorn reads one (its {@code auto_int}): "0022" is octal, "18"
+     * decimal, "0o22" and "0x12" as Python reads them; -1 when it is not a number from 0 to 0777.
+     */
+    static int mode(String text) {
+        String s = text.strip().toLowerCase(Locale.ROOT);
         int value;
         try {
             if (s.startsWith("0o")) value = Integer.parseInt(s.substring(2), 8);
@@ -146,11 +157,8 @@ public final class ListenerOptions {
             else if (GUNICORN_OCTAL.matcher(s).matches()) value = Integer.parseInt(s, 8);
             else value = Integer.parseInt(s);
         } catch (NumberFormatException e) {
-            value = -1;
+            return -1;
         }
-        if (value < 0 || value > 0777) {
-            throw new CommandLine.ParameterException(cmd, "--umask " + umask + ": expected a mode mask from 0 to 0777 (e.g. 007)");
-        }
-        return value;
+        return value < 0 || value > 0777 ? -1 : value;
     }
 }

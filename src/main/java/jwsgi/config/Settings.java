@@ -19,6 +19,7 @@ import java.util.Map;
  * @param process   who the process runs as, and its pid file
  * @param limits    what a request may be and how long it may take to arrive
  * @param statics   the directories served as static files, without the app
+ * @param ops       the metrics listener and the control socket
  * @param argv      the command line, for {@code sys.argv}
  * @param effective every setting by gunicorn's name (jwsgi's own by their flag's name), sorted,
  *                  with its typed value: what --print-config shows and hooks see as {@code cfg}
@@ -36,6 +37,7 @@ public record Settings(
         ProcessOptions.Settings process,
         LimitOptions.Settings limits,
         StaticOptions.Settings statics,
+        OpsOptions.Settings ops,
         List<String> argv,
         Map<String, Object> effective) {
 }

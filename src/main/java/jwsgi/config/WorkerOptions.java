@@ -41,6 +41,19 @@ public final class WorkerOptions {
             return kind == Kind.INTERPRETER ? "interpreter" : threads > 1 ? "gthread" : "sync";
         }
 
+        /** Worker processes to run: --workers, or one process for all the interpreters of -k interpreter. */
+        public int processes() {
+            return kind == Kind.INTERPRETER ? 1 : workers;
+        }
+
+        /** The processes, interpreters and threads, for the log: "2 workers x 1 Python thread". */
+        public String describeProcesses() {
+            String perThread = threads + " Python thread" + (threads == 1 ? "" : "s");
+            return kind == Kind.INTERPRETER
+                    ? "1 process x " + workers + " sub-interpreter" + (workers == 1 ? "" : "s") + " x " + perThread
+                    : workers + " worker" + (workers == 1 ? "" : "s") + " x " + perThread;
+        }
+
         /**
          * What more worker processes than cores cost, and what to run instead; empty otherwise.
          * gunicorn's advice, 2 x cores + 1 sync workers, overlaps one request's I/O with

@@ -199,6 +199,7 @@ public final class PythonApp implements AutoCloseable {
         }
         int bound = options.maxQueued();
         if (bound > 0 && pool.backlog() >= bound) {
+            if (options.pool().timings() != null) options.pool().timings().overloaded();
             exchange.sendError(503, OVERLOADED);
             logOverload(bound);
             return;

@@ -33,6 +33,7 @@ final class DrainingHandler extends Handler.Wrapper implements Graceful {
     private final AtomicLong keptAlive = new AtomicLong();
     /** Whether responses get {@code Connection: close} while draining (HTTP, not uwsgi or FastCGI, whose connections belong to a front server). */
     private final boolean closeWhenDraining;
+    private final RequestMetrics metrics;
     private volatile boolean draining;
     private final Graceful.Shutdown shutdown = new Graceful.Shutdown(this) {
         @Override
@@ -41,9 +42,11 @@ final class DrainingHandler extends Handler.Wrapper implements Graceful {
         }
     };
 
-    DrainingHandler(Handler handler, boolean closeWhenDraining) {
+    /** @param metrics told when each request begins and ends (requests in flight) */
+    DrainingHandler(Handler handler, boolean closeWhenDraining, RequestMetrics metrics) {
         super(handler);
         this.closeWhenDraining = closeWhenDraining;
+        this.metrics = metrics;
     }
 
     /** From now on, HTTP/1 responses close their connection. */
@@ -69,6 +72,7 @@ final class DrainingHandler extends Handler.Wrapper implements Graceful {
         Handler next = getHandler();
         if (next == null || !isStarted()) return false;
         inFlight.incrementAndGet();
+        metrics.begun();
         // Counted first, then the flag read: drain() then waits for every request that did not see it.
         keptAlive.incrementAndGet();
         boolean closing = draining;
@@ -92,6 +96,7 @@ final class DrainingHandler extends Handler.Wrapper implements Graceful {
     }
 
     private void done(boolean mayKeepAlive) {
+        metrics.ended();
         if (mayKeepAlive) keptAlive.decrementAndGet();
         if (inFlight.decrementAndGet() == 0 && shutdown.isShutdown()) shutdown.check();
     }

@@ -16,7 +16,15 @@ import org.eclipse.jetty.util.Callback;
  * is not known; if not, closing costs one reconnect and leaves nothing to doubt.
  */
 final class ErrorResponses extends ErrorHandler {
+    private final RequestMetrics metrics;
+
     ErrorResponses() {
+        this(RequestMetrics.NONE);
+    }
+
+    /** @param metrics told of each error response written here */
+    ErrorResponses(RequestMetrics metrics) {
+        this.metrics = metrics;
         setShowStacks(false);
         setShowCauses(false);
         setDefaultResponseMimeType(MimeTypes.Type.TEXT_PLAIN.asString());
@@ -24,6 +32,7 @@ final class ErrorResponses extends ErrorHandler {
 
     @Override
     public boolean handle(Request request, Response response, Callback callback) throws Exception {
+        metrics.refused(response.getStatus());
         if (GuardedHttpConnectionFactory.overHttp1(request)) {
             response.getHeaders().put(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE.asString());
         }

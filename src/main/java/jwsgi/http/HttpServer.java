@@ -28,6 +28,7 @@ import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HostHeaderCustomizer;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.NetworkConnector;
+import org.eclipse.jetty.server.RequestLog;
 import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
@@ -63,10 +64,11 @@ public final class HttpServer {
      *                          SO_REUSEPORT, at the port the master reserved
      * @param gate              when the shared listener's acceptor takes a connection
      * @param statics           the directories served as static files, in front of the app
+     * @param metrics           told of every request ({@code --metrics-bind}), or {@link RequestMetrics#NONE}
      */
     public record Options(List<Bind> binds, Duration keepAlive, Duration ioTimeout, Duration gracefulTimeout,
                           LimitOptions.Settings limits, int backlog, int sharedBind, AcceptGate gate,
-                          StaticOptions.Settings statics) {}
+                          StaticOptions.Settings statics, RequestMetrics metrics) {}
 
     /**
      * RFC 3986 parsing, plus what is valid in a URI but "ambiguous" to a servlet container that
@@ -171,9 +173,14 @@ public final class HttpServer {
             server.addConnector(connector);
             connectors.add(connector);
         }
-        server.setErrorHandler(new ErrorResponses());
+        server.setErrorHandler(new ErrorResponses(options.metrics()));
         server.setStopTimeout(options.gracefulTimeout().toMillis());
-        if (accessLog != null) server.setRequestLog(new AccessLogBridge(accessLog, frontend.proxy().rootPath()));
+        RequestLog log = accessLog == null ? null : new AccessLogBridge(accessLog, frontend.proxy().rootPath());
+        if (options.metrics() != RequestMetrics.NONE) {
+            RequestLog measured = new MetricsLog(options.metrics());
+            log = log == null ? measured : new RequestLog.Collection(measured, log);
+        }
+        if (log != null) server.setRequestLog(log);
     }
 
     /** The protocol stack of one listener, outermost first: [PROXY] [TLS [ALPN]] then HTTP/1.1, HTTP/2, uwsgi or FastCGI. */
@@ -289,7 +296,7 @@ public final class HttpServer {
         if (!options.statics().mounts().isEmpty()) {
             handler = new StaticFiles(options.statics(), headLimits, server.getByteBufferPool(), handler);
         }
-        draining = new DrainingHandler(handler, frontend.listener().protocol() == ListenerOptions.Protocol.HTTP);
+        draining = new DrainingHandler(handler, frontend.listener().protocol() == ListenerOptions.Protocol.HTTP, options.metrics());
         server.setHandler(draining);
         server.start();
         String scheme = frontend.tls() != null ? "https://" : "http://";

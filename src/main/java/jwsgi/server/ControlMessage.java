@@ -8,9 +8,10 @@ import java.nio.charset.StandardCharsets;
  * <ul>
  *   <li>{@code beat}: the worker is alive (every second, from a thread of its own);</li>
  *   <li>{@code ready}: the app is imported and the worker accepts requests;</li>
- *   <li>{@code retire REASON}: the worker wants to be replaced (it served --max-requests, a
- *       request hung, a source file changed); it keeps serving until the master stops it,
- *       once a replacement is ready;</li>
+ *   <li>{@code retire CAUSE REASON}: the worker wants to be replaced; CAUSE is one word
+ *       ({@link #MAX_REQUESTS}, {@link #HUNG_REQUEST}, {@link #FILE_CHANGED}), which the
+ *       master counts restarts by; it keeps serving until the master stops it, once a
+ *       replacement is ready;</li>
  *   <li>{@code boot-error CODE}: the worker cannot start (the app does not import, bad
  *       settings) and exits with CODE: starting another would fail the same way.</li>
  * </ul>
@@ -21,8 +22,26 @@ record ControlMessage(Verb verb, String detail) {
     static final ControlMessage BEAT = new ControlMessage(Verb.BEAT, "");
     static final ControlMessage READY = new ControlMessage(Verb.READY, "");
 
-    static ControlMessage retire(String reason) {
-        return new ControlMessage(Verb.RETIRE, reason);
+    /** Causes of a {@code retire}. */
+    static final String MAX_REQUESTS = "max_requests";
+    static final String HUNG_REQUEST = "hung_request";
+    static final String FILE_CHANGED = "file_changed";
+
+    /** @param cause one word, e.g. {@link #MAX_REQUESTS} */
+    static ControlMessage retire(String cause, String reason) {
+        return new ControlMessage(Verb.RETIRE, cause + " " + reason);
+    }
+
+    /** The first word of the detail: a {@code retire}'s cause. */
+    String cause() {
+        int space = detail.indexOf(' ');
+        return space < 0 ? detail : detail.substring(0, space);
+    }
+
+    /** The detail after its first word: a {@code retire}'s reason. */
+    String reason() {
+        int space = detail.indexOf(' ');
+        return space < 0 ? "" : detail.substring(space + 1);
     }
 
     static ControlMessage bootError(int code) {

@@ -1,18 +1,22 @@
 package jwsgi.server;
 
 import java.io.IOException;
+import java.util.Arrays;
 import java.util.Optional;
 
 import jwsgi.config.ConfigException;
 import jwsgi.config.SettingsSources;
 import jwsgi.log.ErrorLog;
+import jwsgi.ops.ControlClient;
 
 import org.slf4j.LoggerFactory;
 
 /**
  * The {@code jwsgi} command: the master, which starts the worker processes, each of which runs
  * this same command with its {@link WorkerIdentity} in the environment; or, for
- * {@code --check-config} and {@code --print-config}, a single process that loads the app.
+ * {@code --check-config} and {@code --print-config}, a single process that loads the app; or
+ * {@code jwsgi ctl ...}, the control socket's client (an app module named {@code ctl} is given
+ * as {@code ctl:application}).
  */
 public final class Main {
     private static final String JETTY_REFERENCES_PER_CACHE_LINE = "org.eclipse.jetty.util.referencesPerCacheLine";
@@ -20,6 +24,9 @@ public final class Main {
     private Main() {}
 
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("ctl")) {
+            System.exit(ControlClient.run(Arrays.asList(args).subList(1, args.length), System.out, System.err));
+        }
         System.exit(run(args).code);
     }
 

@@ -15,11 +15,9 @@ import jwsgi.config.ConfigException;
 import jwsgi.config.Settings;
 import jwsgi.config.WorkerOptions;
 import jwsgi.hooks.Hook;
-import jwsgi.hooks.PythonLogging;
 import jwsgi.hooks.ServerHooks;
 import jwsgi.posix.Libc;
 import jwsgi.posix.Processes;
-import jwsgi.posix.ProcessOwner;
 import jwsgi.posix.Signal;
 import jwsgi.python.PythonRuntime;
 import jwsgi.python.PythonStartupException;
@@ -54,7 +52,7 @@ import org.slf4j.LoggerFactory;
  * <p>Threads: everything happens on the main thread, in {@link #loop}; signal handlers and the
  * threads that watch each worker only post {@link Event}s.
  */
-public final class Master {
+public final class Master implements MasterOps.Control {
     private static final Logger LOG = LoggerFactory.getLogger(Master.class);
     /** How often the loop looks at the workers when nothing happens. */
     private static final long TICK_MILLIS = 250;
@@ -66,6 +64,8 @@ public final class Master {
     private static final long KILL_AFTER_QUIT_NANOS = TimeUnit.SECONDS.toNanos(2);
     /** A heartbeat is missed only after this long, whatever --timeout is: a loaded machine delays threads. */
     private static final long MIN_SILENCE_NANOS = TimeUnit.SECONDS.toNanos(10);
+    private static final String NOT_SCALABLE = "has no effect with -k interpreter: --workers sets the number of interpreters;"
+            + " change it, then reload (HUP)";
 
     /** What the main loop reacts to. */
     sealed interface Event {
@@ -74,6 +74,9 @@ public final class Master {
         record Message(WorkerHandle worker, ControlMessage message) implements Event {}
 
         record Exited(WorkerHandle worker, Processes.Exit exit) implements Event {}
+
+        /** Work another thread hands to the loop (a control command). */
+        record Call(Runnable action) implements Event {}
     }
 
     private enum Stop { GRACEFUL, QUICK }
@@ -91,11 +94,15 @@ public final class Master {
     private ConnectionTable connections;
     /** How workers are started, and what happens when they die at boot; null until the listeners are open. */
     private BootPolicy boot;
+    /** Metrics, systemd, the control socket; null until the listeners are open. */
+    private MasterOps ops;
     private int numWorkers;
     private int nextAge = 1;
     private int generation = 1;
     private Stop stop;
     private long stopDeadline;
+    /** When a graceful stop's --drain-delay ends and its workers are told ({@link System#nanoTime()}); 0 when not draining. */
+    private long drainUntil;
     private ExitCode exitCode = ExitCode.OK;
     /** on_starting ran, so on_exit runs too. */
     private boolean started;
@@ -133,9 +140,7 @@ public final class Master {
                 return ExitCode.PYTHON_BOOT_ERROR;
             }
             try {
-                startup.readConfigFile(runtime);
-                PythonLogging.setup(runtime, settings().logging());
-                hooks = ServerHooks.load(runtime, settings().effective(), 0);
+                hooks = startup.readConfigAndHooks(runtime, 0);
             } catch (ConfigException e) {
                 Main.printUsageError(e);
                 return ExitCode.USAGE;
@@ -148,7 +153,7 @@ public final class Master {
             LOG.error("check_config and print_config cannot come from the config file: give --check-config or --print-config");
             return ExitCode.USAGE;
         }
-        numWorkers = processes(settings());
+        numWorkers = settings().worker().processes();
         if (hooks != null) hooks.run(Hook.NWORKERS_CHANGED, numWorkers, -1);
         if (settings().process().pidFile() != null) {
             try {
@@ -161,10 +166,9 @@ public final class Master {
         run(Hook.ON_STARTING);
         started = true;
         try {
-            listeners = bind(settings());
+            listeners = Listeners.open(settings(), System.getenv(), pid);
         } catch (IOException e) {
-            LOG.error("Cannot listen on {}: {}", settings().socket().binds().stream().map(b -> b.authority(b.port())).toList(),
-                    e.getMessage());
+            LOG.error("Cannot listen: {}", e.getMessage());
             return ExitCode.FAILURE;
         }
         try {
@@ -172,19 +176,12 @@ public final class Master {
         } catch (Libc.Failure e) {
             LOG.warn("Connections will not be balanced between the workers (each takes what the kernel gives it): {}", e.getMessage());
         }
+        ops = MasterOps.start(settings(), pid, events::add, this);
+        if (ops == null) return ExitCode.FAILURE;
+        ops.listenersChanged(listeners.urls(settings().tls().enabled()));
         boot = new BootPolicy(WorkerCommand.of(args, System.getenv()));
         Signals.handle(signal -> events.add(new Event.Signalled(signal)), Signals.SERVER);
         return ExitCode.OK;
-    }
-
-    /** Worker processes to run: --workers, or one process for all the interpreters of -k interpreter. */
-    private static int processes(Settings settings) {
-        return settings.worker().kind() == WorkerOptions.Kind.INTERPRETER ? 1 : settings.worker().workers();
-    }
-
-    private static Listeners bind(Settings settings) throws IOException {
-        ProcessOwner owner = settings.process().owner().filter(ProcessOwner::differsFromCurrent).orElse(null);
-        return Listeners.bind(settings.socket().binds(), settings.socket().reusePort(), settings.listener().umask(), owner);
     }
 
     // ---- the loop -------------------------------------------------------------------------------
@@ -201,11 +198,13 @@ public final class Master {
             }
             if (event != null) handle(event);
             if (stop != null) {
+                if (drainUntil != 0 && System.nanoTime() - drainUntil > 0) stopWorkers();
                 if (workers.isEmpty()) return;
                 if (System.nanoTime() - stopDeadline > 0) killAll();
             } else {
                 maintain();
             }
+            ops.publish(workers.values(), numWorkers, stop != null);
         }
     }
 
@@ -214,6 +213,7 @@ public final class Master {
             case Event.Signalled(Signal signal) -> signal(signal);
             case Event.Message(WorkerHandle w, ControlMessage m) -> message(w, m);
             case Event.Exited(WorkerHandle w, Processes.Exit exit) -> exited(w, exit);
+            case Event.Call(Runnable action) -> action.run();
         }
     }
 
@@ -234,18 +234,36 @@ public final class Master {
                 for (WorkerHandle w : workers.values()) w.forward(Signal.USR1);
             }
             case TTIN, TTOU -> {
-                if (settings().worker().kind() == WorkerOptions.Kind.INTERPRETER) {
-                    LOG.warn("{} has no effect with -k interpreter: --workers sets the number of interpreters; change it, then reload (HUP)", signal);
-                } else if (signal == Signal.TTIN) {
-                    changeWorkers(numWorkers + 1);
-                } else if (numWorkers > 1) {
-                    changeWorkers(numWorkers - 1);
-                }
+                int wanted = Math.max(1, numWorkers + (signal == Signal.TTIN ? 1 : -1));
+                if (settings().worker().kind() == WorkerOptions.Kind.INTERPRETER) LOG.warn("{} {}", signal, NOT_SCALABLE);
+                else if (wanted != numWorkers) changeWorkers(wanted);
             }
             case USR2 -> LOG.warn("SIGUSR2 (gunicorn's upgrade by re-exec) has no effect: a JVM cannot re-exec itself; HUP starts "
                     + "new workers with the new code and config while the old ones drain");
             default -> LOG.debug("{} has no effect on jwsgi's master", signal);
         }
+    }
+
+    /** TTIN, TTOU and the control socket's {@code worker add/remove}: {@code --workers} changes by {@code delta}, never below 1. */
+    @Override
+    public int[] scale(int delta) {
+        if (settings().worker().kind() == WorkerOptions.Kind.INTERPRETER) throw new IllegalArgumentException(NOT_SCALABLE);
+        int before = numWorkers;
+        try {
+            if (Math.max(1, before + delta) != before) changeWorkers(Math.max(1, before + delta));
+        } catch (ServerHooks.HookException e) {  // a control command does not stop the server: said, and done
+            LOG.error("{}\n{}", e.getMessage(), e.traceback().stripTrailing());
+        }
+        return new int[] {before, numWorkers};
+    }
+
+    /** The control socket's {@code worker kill PID}: that worker stops gracefully and is replaced. */
+    @Override
+    public boolean stopWorker(int workerPid) {
+        WorkerHandle w = workers.get(workerPid);
+        if (w == null || stop != null) return false;
+        w.stop(Signal.TERM, System.nanoTime());
+        return true;
     }
 
     private void changeWorkers(int wanted) throws ServerHooks.HookException {
@@ -262,7 +280,10 @@ public final class Master {
             case BEAT -> { }
             case READY -> ready(w);
             case RETIRE -> {
-                if (w.retire()) LOG.info("Replacing {}: {}", w, m.detail());
+                if (w.retire()) {
+                    LOG.info("Replacing {}: {}", w, m.reason());
+                    ops.restarted(m.cause());
+                }
             }
             case BOOT_ERROR -> w.bootFailed(m.exitCode());
         }
@@ -272,25 +293,17 @@ public final class Master {
         if (!w.ready()) return;
         if (boot.ready()) {
             for (Listeners.Listener l : listeners.all()) LOG.info("Listening at: {} ({})", l.url(settings().tls().enabled()), pid);
-            LOG.info("Using worker: {} ({}), app {}", settings().worker().describe(), describeWorkers(settings()),
+            LOG.info("Using worker: {} ({}), app {}", settings().worker().describe(), settings().worker().describeProcesses(),
                     settings().app() == null ? "jwsgi_demo:application" : settings().app());
             run(Hook.WHEN_READY);
         }
+        long current = workers.values().stream().filter(x -> x.generation == generation && x.state() == WorkerHandle.State.READY).count();
+        ops.serving(current >= numWorkers, (int) current);
         // A new worker serves: one that waits for its replacement may go (all of them once the generation is complete).
         List<WorkerHandle> retiring = byAge(WorkerHandle.State.RETIRING);
         if (retiring.isEmpty()) return;
-        long current = workers.values().stream().filter(x -> x.generation == generation && x.state() == WorkerHandle.State.READY).count();
         int toStop = current >= numWorkers ? retiring.size() : 1;
         for (int i = 0; i < toStop; i++) retiring.get(i).stop(Signal.TERM, System.nanoTime());
-    }
-
-    private static String describeWorkers(Settings settings) {
-        int threads = settings.worker().threads();
-        String perThread = threads + " Python thread" + (threads == 1 ? "" : "s");
-        int n = settings.worker().workers();
-        return settings.worker().kind() == WorkerOptions.Kind.INTERPRETER
-                ? "1 process x " + n + " sub-interpreter" + (n == 1 ? "" : "s") + " x " + perThread
-                : n + " worker" + (n == 1 ? "" : "s") + " x " + perThread;
     }
 
     private List<WorkerHandle> byAge(WorkerHandle.State state) {
@@ -301,7 +314,11 @@ public final class Master {
         if (workers.remove(w.pid) == null) return;
         // A worker that crashed could not leave the table: the others must not wait for it.
         if (connections != null) connections.release(w.pid);
-        if (!w.endedAsTold(exit, exitCode != ExitCode.OK)) LOG.error("{} {}", w, ExitCause.of(w, exit));
+        ops.releaseSlot(w.slot);
+        if (!w.endedAsTold(exit, exitCode != ExitCode.OK)) {
+            LOG.error("{} {}", w, ExitCause.of(w, exit));
+            if (stop == null) ops.restarted(w.restartCause());
+        }
         run(Hook.CHILD_EXIT, w.pid);
         if (hooks != null) hooks.workerExited(w.pid);
         if (stop != null || w.state() != WorkerHandle.State.BOOTING) return;
@@ -364,18 +381,22 @@ public final class Master {
         run(Hook.PRE_FORK, age);
         Listeners.Listener shared = listeners.shared();
         List<Integer> ports = listeners.all().stream().map(Listeners.Listener::port).toList();
-        WorkerIdentity identity = new WorkerIdentity(age, listeners.all().indexOf(shared), ports, batchIndex);
+        WorkerIdentity identity = new WorkerIdentity(age, listeners.all().indexOf(shared), ports, batchIndex, ops.claimSlot(),
+                listeners.activated());
         Map<Integer, Integer> descriptors = new HashMap<>(Map.of(WorkerIdentity.LISTENER_FD, shared.fd()));
         if (connections != null) descriptors.put(WorkerIdentity.CONNECTIONS_FD, connections.fd());
+        descriptors.putAll(ops.descriptors());
         WorkerHandle w;
         try {
             w = WorkerHandle.spawn(boot.command(), identity, generation, descriptors, events::add);
         } catch (Libc.Failure | RuntimeException e) {
             LOG.error("Cannot start a worker: {}", e.getMessage());
+            ops.releaseSlot(identity.metricsSlot());
             boot.spawnFailed(System.nanoTime());
             return;
         }
         workers.put(w.pid, w);
+        ops.spawned();
         if (hooks != null) hooks.workerStarted(age, w.pid);
     }
 
@@ -387,9 +408,7 @@ public final class Master {
         Settings before = settings();
         if (runtime != null) {
             try {
-                startup.readConfigFile(runtime);
-                PythonLogging.setup(runtime, settings().logging());
-                ServerHooks reloaded = ServerHooks.load(runtime, settings().effective(), 0);
+                ServerHooks reloaded = startup.readConfigAndHooks(runtime, 0);
                 hooks.close();
                 hooks = reloaded;
             } catch (ConfigException e) {
@@ -399,20 +418,15 @@ public final class Master {
             }
         }
         run(Hook.ON_RELOAD);
-        if (!listeners.serve(settings().socket().binds())) {
-            try {
-                Listeners replaced = listeners;
-                listeners = bind(settings());
-                replaced.close();
-            } catch (IOException e) {
-                LOG.error("Reload keeps the previous listeners: cannot listen on {}: {}", settings().socket().binds(), e.getMessage());
-            }
-        }
-        if (processes(settings()) != numWorkers) changeWorkers(processes(settings()));
+        ops.reloading();
+        ops.settingsChanged(settings());
+        listeners = listeners.reopen(settings());
+        if (settings().worker().processes() != numWorkers) changeWorkers(settings().worker().processes());
         generation++;
+        ops.listenersChanged(listeners.urls(settings().tls().enabled()));
         for (WorkerHandle w : List.copyOf(workers.values())) {
             if (w.state() == WorkerHandle.State.BOOTING) w.stop(Signal.TERM, System.nanoTime());  // it would serve the old code
-            else w.retire();
+            else if (w.retire()) ops.restarted("reload");
         }
         boot.reset();
     }
@@ -420,11 +434,21 @@ public final class Master {
     private void beginStop(Stop how) {
         if (stop == Stop.QUICK || stop == how) return;
         stop = how;
+        if (ops != null) ops.stopping(how == Stop.GRACEFUL);
+        // Load balancers see /readyz answer 503 and stop sending before the listener closes.
+        long drain = how == Stop.GRACEFUL && ops != null ? settings().ops().drainDelay().toNanos() : 0;
         long wait = how == Stop.GRACEFUL ? settings().worker().gracefulTimeout().toNanos() + STOP_MARGIN_NANOS : QUICK_STOP_NANOS;
-        stopDeadline = System.nanoTime() + wait;
-        // Nothing new is queued for the workers; they finish what they accepted.
+        stopDeadline = System.nanoTime() + drain + wait;
+        drainUntil = drain > 0 ? System.nanoTime() + drain : 0;
+        if (drain > 0) LOG.info("Draining for {} s (--drain-delay): /readyz answers 503, requests are served", drain / 1e9);
+        else stopWorkers();
+    }
+
+    /** Nothing new is queued for the workers; they finish what they accepted. */
+    private void stopWorkers() {
+        drainUntil = 0;
         if (listeners != null) listeners.close();
-        for (WorkerHandle w : workers.values()) w.stop(how == Stop.GRACEFUL ? Signal.TERM : Signal.INT, System.nanoTime());
+        for (WorkerHandle w : workers.values()) w.stop(stop == Stop.GRACEFUL ? Signal.TERM : Signal.INT, System.nanoTime());
     }
 
     /** A fatal start-up failure: stop the workers at once and exit with {@code code}. */
@@ -454,13 +478,7 @@ public final class Master {
 
     private void finish() {
         if (listeners != null) listeners.close();
-        if (pidFile != null) {
-            try {
-                pidFile.remove();
-            } catch (IOException e) {
-                LOG.debug("cannot remove the pid file {}: {}", pidFile.path(), e.getMessage());
-            }
-        }
+        if (pidFile != null) pidFile.removeQuietly();
         if (started) {
             LOG.info("Shutting down: Master");
             try {
@@ -469,6 +487,7 @@ public final class Master {
                 LOG.error("{}\n{}", e.getMessage(), e.traceback().stripTrailing());
             }
         }
+        if (ops != null) ops.close();
         if (hooks != null) hooks.close();
         if (runtime != null) runtime.release(java.time.Duration.ofSeconds(1));
     }

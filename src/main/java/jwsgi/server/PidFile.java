@@ -9,6 +9,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 
+import org.slf4j.LoggerFactory;
+
 /**
  * gunicorn's {@code --pid FILE}: the process id, written atomically (a temporary file renamed
  * into place, mode 0644) and removed on exit if it still names this process. A file that
@@ -57,6 +59,15 @@ final class PidFile {
     /** Removes the file, unless another process has replaced it meanwhile. */
     void remove() throws IOException {
         if (readPid(path) == pid) Files.deleteIfExists(path);
+    }
+
+    /** {@link #remove}, at exit: a file that cannot be removed is only logged. */
+    void removeQuietly() {
+        try {
+            remove();
+        } catch (IOException e) {
+            LoggerFactory.getLogger(PidFile.class).debug("cannot remove the pid file {}: {}", path, e.getMessage());
+        }
     }
 
     Path path() {

@@ -10,6 +10,8 @@ import jwsgi.config.ConfigException;
 import jwsgi.config.ConfigFile;
 import jwsgi.config.Settings;
 import jwsgi.config.SettingsSources;
+import jwsgi.hooks.PythonLogging;
+import jwsgi.hooks.ServerHooks;
 import jwsgi.log.ErrorLog;
 import jwsgi.python.PythonInstallation;
 import jwsgi.python.PythonLocator;
@@ -65,6 +67,16 @@ final class Startup {
     PythonRuntime startPython() {
         PythonInstallation python = new PythonLocator(System.getenv()).locate(settings.python().python());
         return PythonRuntime.acquire(python, settings.argv());
+    }
+
+    /**
+     * Runs the config file (if any) and settles the settings with it, points Python's logging at
+     * the error log, and loads the server hooks the file defines, as worker {@code age} (0 for the master).
+     */
+    ServerHooks readConfigAndHooks(PythonRuntime runtime, int age) throws ConfigException {
+        readConfigFile(runtime);
+        PythonLogging.setup(runtime, settings.logging());
+        return ServerHooks.load(runtime, settings.effective(), age);
     }
 
     /** Runs the config file, if there is one, and settles the settings with it. */

@@ -17,12 +17,15 @@ import jwsgi.config.Settings;
 import jwsgi.config.WorkerOptions;
 import jwsgi.embed.PythonApp;
 import jwsgi.hooks.Hook;
-import jwsgi.hooks.PythonLogging;
 import jwsgi.hooks.ServerHooks;
 import jwsgi.http.AcceptGate;
 import jwsgi.http.HttpServer;
+import jwsgi.http.RequestMetrics;
 import jwsgi.http.TlsContext;
 import jwsgi.log.AccessLog;
+import jwsgi.metrics.CountingAcceptGate;
+import jwsgi.metrics.MetricsTable;
+import jwsgi.metrics.WorkerMetrics;
 import jwsgi.posix.Libc;
 import jwsgi.posix.ProcessOwner;
 import jwsgi.posix.Signal;
@@ -125,9 +128,7 @@ public final class Worker {
         }
         ServerHooks hooks;
         try {
-            startup.readConfigFile(runtime);
-            PythonLogging.setup(runtime, settings().logging());
-            hooks = ServerHooks.load(runtime, settings().effective(), identity == null ? 0 : identity.age());
+            hooks = startup.readConfigAndHooks(runtime, identity == null ? 0 : identity.age());
         } catch (ConfigException e) {
             Main.printUsageError(e);
             return ExitCode.USAGE;
@@ -202,11 +203,14 @@ public final class Worker {
         AppLoader apps = new AppLoader(settings());
         boolean interpreters = interpreterWorkers(apps, runtime, hooks);
         List<String> environKeys = accessLog == null ? List.of() : List.copyOf(accessLog.format().environKeys());
-        PythonApp app = PythonApp.prepare(runtime.installation(), apps.options(pool(hooks, environKeys, interpreters)));
+        WorkerMetrics metrics = metrics();
+        PythonApp app = PythonApp.prepare(runtime.installation(), apps.options(pool(hooks, environKeys, interpreters, metrics)));
         BalancedAccept balance = balance((int) pid);
+        AcceptGate gate = balance == null ? AcceptGate.NONE : balance;
         HttpServer http = new HttpServer(new HttpServer.Options(binds(), settings().worker().keepAlive(), IO_TIMEOUT,
                 settings().worker().gracefulTimeout(), settings().limits(), settings().socket().backlog(), identity.sharedBind(),
-                balance == null ? AcceptGate.NONE : balance, settings().statics()),
+                metrics == null ? gate : new CountingAcceptGate(gate, metrics), settings().statics(),
+                metrics == null ? RequestMetrics.NONE : metrics),
                 new HttpServer.Frontend(settings().listener(), settings().proxy(), tls), app, accessLog);
         hooks.run(Hook.POST_FORK);
         // Further TCP listeners are bound now, as root when switching to --user: a privileged port needs it.
@@ -221,7 +225,8 @@ public final class Worker {
         boolean inline = app.pool().mode() == WorkerPool.Mode.INLINE;
         app.watch("worker " + identity.age() + ", pid " + pid, request -> giveUp(hooks, http, inline, request));
         if (settings().worker().reload()) {
-            reloader = Reloader.start(runtime, loaded.interpreter(), settings().worker().reloadExtraFiles(), this::retire);
+            reloader = Reloader.start(runtime, loaded.interpreter(), settings().worker().reloadExtraFiles(),
+                    reason -> retire(ControlMessage.FILE_CHANGED, reason));
         }
         return new Serving(http, app, accessLog);
     }
@@ -236,17 +241,28 @@ public final class Worker {
     }
 
     /** The Python threads (or sub-interpreters), counting requests for --max-requests. */
-    private WorkerPool.Options pool(ServerHooks hooks, List<String> environKeys, boolean interpreters) {
+    private WorkerPool.Options pool(ServerHooks hooks, List<String> environKeys, boolean interpreters, WorkerMetrics metrics) {
         long maxRequests = settings().worker().maxRequests();
         RequestCounter counter = null;
         if (maxRequests > 0) {
             long limit = maxRequests + ThreadLocalRandom.current().nextLong(settings().worker().maxRequestsJitter() + 1);
             counter = new RequestCounter(limit, new MaxRequestsRetirement(limit, settings().worker().minWorkerLifetime(),
-                    identity.batchIndex(), settings().worker().workers(), started, this::retire));
+                    identity.batchIndex(), settings().worker().workers(), started, reason -> retire(ControlMessage.MAX_REQUESTS, reason)));
         }
         return WorkerPool.Options.threads(settings().worker().threads())
                 .inInterpreters(interpreters ? settings().worker().workers() : 0, settings().listener().http2())
-                .withHooks(hooks.requestHooks()).loggingEnviron(environKeys).counting(counter);
+                .withHooks(hooks.requestHooks()).loggingEnviron(environKeys).counting(counter).measured(metrics);
+    }
+
+    /** This worker's counts in the master's metrics table (--metrics-bind), or null without one. */
+    private WorkerMetrics metrics() {
+        if (identity.metricsSlot() < 0) return null;
+        try {
+            return new WorkerMetrics(MetricsTable.inherit(WorkerIdentity.METRICS_FD), identity.metricsSlot());
+        } catch (Libc.Failure e) {
+            LOG.warn("This worker's requests are not counted: cannot map the master's metrics table: {}", e.getMessage());
+            return null;
+        }
     }
 
     /** The TLS context of --certfile and --keyfile, or null without TLS. */
@@ -302,8 +318,9 @@ public final class Worker {
         }
     }
 
-    /** The binds, with the port the master bound for each (a bind to port 0 got its port there). */
+    /** The binds, with the port the master bound for each (a bind to port 0 got its port there); systemd's socket alone when it passed one. */
     private List<Bind> binds() {
+        if (identity.activated() != null) return List.of(identity.activated());
         List<Bind> given = settings().socket().binds();
         List<Bind> actual = new ArrayList<>();
         for (int i = 0; i < given.size(); i++) {
@@ -314,9 +331,9 @@ public final class Worker {
     }
 
     /** Asks the master for a replacement; this worker serves on until the master stops it. */
-    private void retire(String reason) {
+    private void retire(String cause, String reason) {
         LOG.info("Worker asks to be replaced: {}", reason);
-        master.send(ControlMessage.retire(reason));
+        master.send(ControlMessage.retire(cause, reason));
     }
 
     /**
@@ -358,7 +375,7 @@ public final class Worker {
         }
         if (abortHook.isAlive()) LOG.warn("worker_abort did not finish within {} s (the hung thread holds the GIL?)", ABORT_HOOK_WAIT.toSeconds());
         if (inline) stopAccepting(http);
-        retire("a request hung past --timeout: " + request);
+        retire(ControlMessage.HUNG_REQUEST, "a request hung past --timeout: " + request);
     }
 
     /** Takes the listeners this worker opens itself (the inherited one, the further TCP binds). */

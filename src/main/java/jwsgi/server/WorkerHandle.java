@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
 
+import jwsgi.ops.Systemd;
 import jwsgi.posix.Libc;
 import jwsgi.posix.Processes;
 import jwsgi.posix.Signal;
@@ -41,6 +42,8 @@ final class WorkerHandle {
     final int generation;
     /** What it was started with. */
     final WorkerCommand command;
+    /** Its slot in the metrics table, or -1. */
+    final int slot;
     private State state = State.BOOTING;
     private long lastHeardNanos;
     /** When the master last signalled it (STOPPING, KILLING). */
@@ -50,11 +53,12 @@ final class WorkerHandle {
     /** The master killed it (it did not stop in time, or stopped beating): its SIGKILL is no mystery. */
     private boolean killedByMaster;
 
-    private WorkerHandle(int age, int pid, int generation, WorkerCommand command) {
+    private WorkerHandle(int age, int pid, int generation, WorkerCommand command, int slot) {
         this.age = age;
         this.pid = pid;
         this.generation = generation;
         this.command = command;
+        this.slot = slot;
         this.lastHeardNanos = System.nanoTime();
     }
 
@@ -69,14 +73,17 @@ final class WorkerHandle {
         try {
             Map<Integer, Integer> all = new HashMap<>(descriptors);
             all.put(WorkerIdentity.CONTROL_FD, pipe[1]);
-            pid = Processes.spawn(command.argv(), command.environment(identity), all);
+            Map<String, String> environment = new HashMap<>(command.environment(identity));
+            // systemd's variables are the master's: a worker must neither notify nor take its sockets.
+            Systemd.VARIABLES.forEach(environment::remove);
+            pid = Processes.spawn(command.argv(), environment, all);
         } catch (Libc.Failure | RuntimeException e) {
             Sockets.closeQuietly(pipe[0]);
             throw e;
         } finally {
             Sockets.closeQuietly(pipe[1]);
         }
-        WorkerHandle w = new WorkerHandle(identity.age(), pid, generation, command);
+        WorkerHandle w = new WorkerHandle(identity.age(), pid, generation, command, identity.metricsSlot());
         // The reader closes the master's end of the pipe at end of file.
         Thread.ofPlatform().name("worker-" + w.age + "-pipe").daemon(true).start(() -> w.read(pipe[0], events));
         Thread.ofPlatform().name("worker-" + w.age + "-wait").daemon(true).start(() -> events.accept(new Master.Event.Exited(w, reap(pid))));
@@ -100,6 +107,11 @@ final class WorkerHandle {
     /** It said something (each message doubles as a heartbeat). */
     void heard(long now) {
         lastHeardNanos = now;
+    }
+
+    /** When it last said anything ({@link System#nanoTime()}). */
+    long lastHeard() {
+        return lastHeardNanos;
     }
 
     /** Nanoseconds since it last said anything. */
@@ -156,6 +168,15 @@ final class WorkerHandle {
     /** Passes a signal on (USR1: reopen the logs). */
     void forward(Signal signal) {
         Processes.kill(pid, signal);
+    }
+
+    /** Why a worker that ended unasked must be replaced: it was killed for silence, died booting, or crashed. */
+    String restartCause() {
+        return switch (state) {
+            case KILLING -> "no_heartbeat";
+            case BOOTING -> "boot_failure";
+            default -> "crash";
+        };
     }
 
     boolean killedByMaster() {

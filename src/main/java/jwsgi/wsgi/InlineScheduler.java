@@ -25,7 +25,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class InlineScheduler implements Scheduler {
     private final Interpreters interpreters;
     private final Runners runners;
-    private final Queue<Exchange> queue = new ConcurrentLinkedQueue<>();
+    private final Queue<Queued> queue = new ConcurrentLinkedQueue<>();
     private final AtomicInteger backlog = new AtomicInteger();
     /**
      * The thread that may block on the network, for streamed bodies. One is enough, as they run one
@@ -50,10 +50,10 @@ final class InlineScheduler implements Scheduler {
         // Nothing waits and an interpreter is free: run it now, without the queue.
         Interpreters.Slot slot = queue.isEmpty() ? interpreters.takeFree() : null;
         if (slot != null) {
-            runHolding(mine, slot, exchange);
+            runHolding(mine, slot, exchange, 0);
         } else {
             backlog.incrementAndGet();
-            queue.add(exchange);
+            queue.add(new Queued(exchange));
             drain(mine);
         }
     }
@@ -61,6 +61,7 @@ final class InlineScheduler implements Scheduler {
     /** A request that will wait for its client: on the thread that may, once it has a permit. */
     private void submitWaiting(Exchange exchange) {
         backlog.incrementAndGet();
+        Queued queued = new Queued(exchange);
         waiting.execute(() -> {
             Runners.ThreadRunners mine = runners.mine();
             Interpreters.Slot slot = interpreters.takeFree();
@@ -69,14 +70,17 @@ final class InlineScheduler implements Scheduler {
                 slot.permit().acquireUninterruptibly();
             }
             backlog.decrementAndGet();
-            runHolding(mine, slot, exchange);
+            runHolding(mine, slot, queued.exchange(), queued.waited());
         });
     }
 
-    /** Runs {@code first}, then the queued requests, with {@code slot}'s permit held; lets it go and drains again. */
-    private void runHolding(Runners.ThreadRunners mine, Interpreters.Slot slot, Exchange first) {
+    /**
+     * Runs {@code first} (which waited {@code queueNanos}), then the queued requests, with
+     * {@code slot}'s permit held; lets it go and drains again.
+     */
+    private void runHolding(Runners.ThreadRunners mine, Interpreters.Slot slot, Exchange first, long queueNanos) {
         try {
-            Runners.run(runners.runner(mine, slot), first);
+            Runners.run(runners.runner(mine, slot), first, queueNanos);
             drainHoldingPermit(mine, slot);
         } finally {
             slot.permit().release();
@@ -99,10 +103,10 @@ final class InlineScheduler implements Scheduler {
 
     private void drainHoldingPermit(Runners.ThreadRunners mine, Interpreters.Slot slot) {
         RequestRunner runner = runners.runner(mine, slot);
-        Exchange next;
+        Queued next;
         while ((next = queue.poll()) != null) {
             backlog.decrementAndGet();
-            Runners.run(runner, next);
+            Runners.run(runner, next.exchange(), next.waited());
         }
     }
 

@@ -53,6 +53,8 @@ final class RequestRunner {
     private final RequestHooks hooks;
     /** --max-requests, or null. */
     private final RequestCounter counter;
+    /** Told how long each request waited (--metrics-bind), or null. */
+    private final RequestTimings timings;
     /** When the current request started, for the watchdog; it also decides who answers a hung request. */
     final RequestClock clock;
     /** Python's id of this thread ({@code threading.get_ident()}): where the watchdog raises its exception. */
@@ -78,6 +80,7 @@ final class RequestRunner {
         this.mayWait = mayWait;
         this.hooks = options.hooks();
         this.counter = options.counter();
+        this.timings = options.timings();
         this.clock = new RequestClock(options.timed());
         thread.enter();
         try {
@@ -117,12 +120,19 @@ final class RequestRunner {
 
     /** Runs one request. Never throws: every failure becomes a response or a closed connection. */
     void run(Exchange ex) {
+        run(ex, 0);
+    }
+
+    /** Runs one request that waited {@code queueNanos} for this thread. */
+    void run(Exchange ex, long queueNanos) {
+        long begin = timings == null ? 0 : System.nanoTime();
         try {
             thread.enter();
         } catch (PythonShutdownException e) {
             Outcome.Failure.SHUTTING_DOWN.send(ex);
             return;
         }
+        if (timings != null) timings.started(queueNanos, System.nanoTime() - begin);
         Outcome outcome;
         try {
             outcome = respond(ex);

@@ -71,10 +71,15 @@ final class Runners {
 
     /** Runs {@code exchange} on {@code runner}, or answers 503 when there is none (the runtime is shutting down). */
     static void run(RequestRunner runner, Exchange exchange) {
+        run(runner, exchange, 0);
+    }
+
+    /** {@link #run(RequestRunner, Exchange)} for a request that waited {@code queueNanos} in a queue. */
+    static void run(RequestRunner runner, Exchange exchange, long queueNanos) {
         if (runner == null) {
             Outcome.Failure.SHUTTING_DOWN.send(exchange);
         } else {
-            runner.run(exchange);
+            runner.run(exchange, queueNanos);
         }
     }
 

@@ -17,4 +17,15 @@ sealed interface Scheduler permits InlineScheduler, ThreadedScheduler {
 
     /** Stops the scheduler's own threads once idle, waiting up to {@code millis} for them to release their thread states. */
     void stop(long millis);
+
+    /** A request waiting for a Python thread since {@code since} ({@link System#nanoTime()}). */
+    record Queued(Exchange exchange, long since) {
+        Queued(Exchange exchange) {
+            this(exchange, System.nanoTime());
+        }
+
+        long waited() {
+            return System.nanoTime() - since;
+        }
+    }
 }

@@ -23,7 +23,7 @@ final class ThreadedScheduler implements Scheduler {
     private final Interpreters interpreters;
     private final Runners runners;
     private final int count;
-    private final LinkedBlockingQueue<Exchange> queue = new LinkedBlockingQueue<>();
+    private final LinkedBlockingQueue<Queued> queue = new LinkedBlockingQueue<>();
     private final AtomicInteger backlog = new AtomicInteger();
     /** The threads serving the queue, for {@link #stop}. */
     private final List<Thread> threads = new CopyOnWriteArrayList<>();
@@ -76,21 +76,21 @@ final class ThreadedScheduler implements Scheduler {
         threads.add(Thread.currentThread());
         ready.run();
         while (true) {
-            Exchange next;
+            Queued next;
             try {
                 next = queue.take();
             } catch (InterruptedException e) {
                 return;
             }
             backlog.decrementAndGet();
-            Runners.run(runner, next);
+            Runners.run(runner, next.exchange(), next.waited());
         }
     }
 
     @Override
     public void submit(Exchange exchange) {
         backlog.incrementAndGet();
-        queue.add(exchange);
+        queue.add(new Queued(exchange));
         if (stopped) failQueued();
     }
 
@@ -123,10 +123,10 @@ final class ThreadedScheduler implements Scheduler {
     }
 
     private void failQueued() {
-        Exchange left;
+        Queued left;
         while ((left = queue.poll()) != null) {
             backlog.decrementAndGet();
-            Outcome.Failure.SHUTTING_DOWN.send(left);
+            Outcome.Failure.SHUTTING_DOWN.send(left.exchange());
         }
     }
 }

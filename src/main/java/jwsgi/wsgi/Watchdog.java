@@ -138,6 +138,7 @@ public final class Watchdog implements AutoCloseable {
     private void interrupt(RequestRunner runner, long state, long running) {
         String request = runner.describeCurrent();
         if (request == null) return;
+        if (pool.timings() != null) pool.timings().timedOut();
         CompletableFuture<Void> done = new CompletableFuture<>();
         helper(runner.app().interpreter()).execute(() -> {
             stackAndInterrupt(runner, state, request, running);

@@ -34,46 +34,52 @@ public final class WorkerPool {
      * @param loggedEnvironKeys the environ keys whose final values the access log shows; empty for none
      * @param timed             whether a {@link Watchdog} watches the requests ({@code --timeout})
      * @param counter           counts answered requests for {@code --max-requests}, or null
+     * @param timings           told how long each request waited, and of each timeout ({@code --metrics-bind}); or null
      * @param dedicated         whether requests always run on the pool's own threads, even with one:
      *                          the threads that submit them are not the pool's (an embedding
      *                          container's, which may be virtual threads)
      */
     public record Options(int threads, int interpreters, boolean multiplexed, RequestHooks hooks,
-                          List<String> loggedEnvironKeys, boolean timed, RequestCounter counter, boolean dedicated) {
+                          List<String> loggedEnvironKeys, boolean timed, RequestCounter counter, RequestTimings timings,
+                          boolean dedicated) {
         public Options {
             loggedEnvironKeys = List.copyOf(loggedEnvironKeys);
         }
 
-        /** {@code threads} at once in the main interpreter, without hooks, access log, timeout or limit. */
+        /** {@code threads} at once in the main interpreter, without hooks, access log, timeout, limit or metrics. */
         public static Options threads(int threads) {
-            return new Options(threads, 0, false, null, List.of(), false, null, false);
+            return new Options(threads, 0, false, null, List.of(), false, null, null, false);
         }
 
         /** In {@code interpreters} sub-interpreters (0 for the main one), {@code multiplexed} when HTTP/2 is on. */
         public Options inInterpreters(int interpreters, boolean multiplexed) {
-            return new Options(threads, interpreters, multiplexed, hooks, loggedEnvironKeys, timed, counter, dedicated);
+            return new Options(threads, interpreters, multiplexed, hooks, loggedEnvironKeys, timed, counter, timings, dedicated);
         }
 
         public Options withHooks(RequestHooks hooks) {
-            return new Options(threads, interpreters, multiplexed, hooks, loggedEnvironKeys, timed, counter, dedicated);
+            return new Options(threads, interpreters, multiplexed, hooks, loggedEnvironKeys, timed, counter, timings, dedicated);
         }
 
         public Options loggingEnviron(List<String> keys) {
-            return new Options(threads, interpreters, multiplexed, hooks, keys, timed, counter, dedicated);
+            return new Options(threads, interpreters, multiplexed, hooks, keys, timed, counter, timings, dedicated);
         }
 
         /** Watched by a {@link Watchdog} when {@code timed}. */
         public Options timed(boolean timed) {
-            return new Options(threads, interpreters, multiplexed, hooks, loggedEnvironKeys, timed, counter, dedicated);
+            return new Options(threads, interpreters, multiplexed, hooks, loggedEnvironKeys, timed, counter, timings, dedicated);
         }
 
         public Options counting(RequestCounter counter) {
-            return new Options(threads, interpreters, multiplexed, hooks, loggedEnvironKeys, timed, counter, dedicated);
+            return new Options(threads, interpreters, multiplexed, hooks, loggedEnvironKeys, timed, counter, timings, dedicated);
+        }
+
+        public Options measured(RequestTimings timings) {
+            return new Options(threads, interpreters, multiplexed, hooks, loggedEnvironKeys, timed, counter, timings, dedicated);
         }
 
         /** On the pool's own threads only (see {@code dedicated}). */
         public Options onDedicatedThreads() {
-            return new Options(threads, interpreters, multiplexed, hooks, loggedEnvironKeys, timed, counter, true);
+            return new Options(threads, interpreters, multiplexed, hooks, loggedEnvironKeys, timed, counter, timings, true);
         }
 
         /** Inline with one thread, except on dedicated threads and for sub-interpreters serving HTTP/2 (see {@code multiplexed}). */
@@ -95,7 +101,7 @@ public final class WorkerPool {
         this.options = options;
         this.interpreters = new Interpreters(runtime);
         this.runners = new Runners(runtime, interpreters,
-                new RunnerOptions(options.hooks(), options.loggedEnvironKeys(), options.timed(), options.counter()));
+                new RunnerOptions(options.hooks(), options.loggedEnvironKeys(), options.timed(), options.counter(), options.timings()));
         this.scheduler = options.mode() == Mode.INLINE ? new InlineScheduler(interpreters, runners)
                 : new ThreadedScheduler(interpreters, runners, options.threads());
     }
@@ -144,6 +150,11 @@ public final class WorkerPool {
     /** The runners that exist now, each on its own thread: what the watchdog checks. */
     List<RequestRunner> runners() {
         return runners.alive();
+    }
+
+    /** Told of each timeout, or null. */
+    RequestTimings timings() {
+        return options.timings();
     }
 
     /** Requests waiting for a Python thread. */
