@@ -49,6 +49,11 @@ public final class LoadLoop implements AutoCloseable {
         return start(server.host(), server.port(), path, clients, "");
     }
 
+    /** Starts {@code clients} clients requesting {@code path} from {@code host:port} (a proxy in front of servers). */
+    public static LoadLoop start(String host, int port, String path, int clients) {
+        return start(host, port, path, clients, "");
+    }
+
     /** The same against any server, each request with {@code headers} (whole lines, each ending in CRLF). */
     public static LoadLoop start(String host, int port, String path, int clients, String headers) {
         LoadLoop loop = new LoadLoop(host, port, path, clients, headers);

@@ -126,6 +126,16 @@ public final class ServerProcess implements AutoCloseable {
         return server;
     }
 
+    /**
+     * Starts jwsgi with {@link #args}{@code (args)} through {@code launcher}, a command that execs
+     * the rest of its arguments (e.g. one that hands it a socket, as systemd does); waits until it serves.
+     */
+    public static ServerProcess startVia(List<String> launcher, Map<String, String> env, String... args) {
+        ServerProcess server = launch(launcher, List.of(), args(args), env, null);
+        server.awaitListening();
+        return server;
+    }
+
     /** Starts jwsgi without waiting for it to listen (for start-up failures). */
     public static ServerProcess launch(List<String> args, Map<String, String> env) {
         return launch(args, env, null);
