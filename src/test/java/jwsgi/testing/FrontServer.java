@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A real Debian nginx or Apache in the foreground, configured from text the test writes into
+ * A real Debian nginx, Apache or HAProxy in the foreground, configured from text the test writes into
  * its own directory (config, pid file, logs, temp files), listening on loopback ports. Stopped
  * by its PID.
  */
@@ -100,6 +100,18 @@ public final class FrontServer implements AutoCloseable {
         Path file = dir.resolve("apache.conf");
         Files.writeString(file, conf.toString());
         return start("apache2", List.of("apache2", "-f", file.toString(), "-DFOREGROUND"), errorLog, ports);
+    }
+
+    /**
+     * Starts HAProxy in the foreground with {@code config} after a global section that logs to
+     * its standard output (server state changes and each request).
+     */
+    public static FrontServer haproxy(Path dir, String config, List<Integer> ports) throws IOException {
+        Path log = dir.resolve("haproxy.log");
+        Path file = dir.resolve("haproxy.cfg");
+        Files.writeString(file, "global\n    log stdout format raw local0 info\n    maxconn 512\n" + config);
+        Files.writeString(log, "");
+        return start("haproxy", List.of("haproxy", "-db", "-f", file.toString()), log, ports);
     }
 
     private static FrontServer start(String name, List<String> command, Path errorLog, List<Integer> ports) throws IOException {
