@@ -90,6 +90,30 @@ class OpsServerTest {
         }
     }
 
+    /**
+     * A worker's counts survive it: the worker replaced after --max-requests hands its slot on,
+     * and the sum over every worker label stays exactly the requests served.
+     */
+    @Test
+    void countsSurviveTheWorkersThatMadeThem() throws Exception {
+        try (ServerProcess server = ServerProcess.start("lifecycle", "--max-requests", "40", "--min-worker-lifetime", "0",
+                "--metrics-bind", "127.0.0.1:0")) {
+            String url = Metrics.url(server);
+            long first = server.workerPid();
+            assertEquals(40, load(server, 1, 40));
+            server.awaitWorkers(1, List.of(first), Duration.ofSeconds(60));
+            assertEquals(40, load(server, 1, 40));
+            List<Metrics.Sample> s = scrapeUntil(url, "jwsgi_requests_total", 80);
+            assertEquals(80, Metrics.sum(s, "jwsgi_requests_total"), Metrics.named(s, "jwsgi_requests_total").toString());
+            assertEquals(80, Metrics.sum(s, "jwsgi_request_duration_seconds_count"));
+            assertTrue(Metrics.sum(s, "jwsgi_worker_restarts_total", l -> l.get("cause").equals("max_requests")) >= 1,
+                    Metrics.named(s, "jwsgi_worker_restarts_total").toString());
+            Set<String> labels = new TreeSet<>();
+            for (Metrics.Sample x : Metrics.named(s, "jwsgi_requests_total")) labels.add(x.labels().get("worker"));
+            assertEquals(Set.of("1", "2"), labels, "a worker and its replacement overlap: two slots, reused after");
+        }
+    }
+
     @Test
     void readyzTurns503WithinAFractionOfASecondOfTermWhileARequestRuns(@TempDir Path tmp) throws Exception {
         Path started = tmp.resolve("started");
