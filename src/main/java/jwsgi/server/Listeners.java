@@ -74,18 +74,18 @@ final class Listeners implements AutoCloseable {
         try {
             fds = Systemd.listenFds(environment, pid);
         } catch (IllegalArgumentException e) {
-            throw new IOException(e.getMessage());
+            throw new IOException("Cannot listen: " + e.getMessage());
         }
         if (fds.isEmpty()) return bind(settings);
         if (fds.size() > 1) {
-            throw new IOException("systemd passed " + fds.size() + " sockets (LISTEN_FDS); jwsgi's workers share one listener: "
+            throw new IOException("Cannot listen: systemd passed " + fds.size() + " sockets (LISTEN_FDS); jwsgi's workers share one listener: "
                     + "give the .socket unit a single ListenStream=");
         }
         InheritedSocket socket;
         try {
             socket = InheritedSocket.take(fds.get(0));
         } catch (Libc.Failure | IllegalArgumentException e) {
-            throw new IOException("the socket systemd passed (descriptor " + fds.get(0) + "): " + e.getMessage());
+            throw new IOException("Cannot listen on the socket systemd passed (descriptor " + fds.get(0) + "): " + e.getMessage());
         }
         Bind bind = socket.isUnix() ? new Bind(null, 0, socket.unix()) : new Bind(socket.host(), socket.port());
         String names = environment.getOrDefault("LISTEN_FDNAMES", "");
@@ -99,7 +99,7 @@ final class Listeners implements AutoCloseable {
         try {
             return bind(settings.socket().binds(), settings.socket().reusePort(), settings.listener().umask(), owner);
         } catch (IOException e) {
-            throw new IOException("cannot listen on " + settings.socket().binds().stream().map(b -> b.authority(b.port())).toList()
+            throw new IOException("Cannot listen on " + settings.socket().binds().stream().map(b -> b.authority(b.port())).toList()
                     + ": " + e.getMessage(), e);
         }
     }

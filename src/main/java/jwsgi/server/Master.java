@@ -168,7 +168,7 @@ public final class Master implements MasterOps.Control {
         try {
             listeners = Listeners.open(settings(), System.getenv(), pid);
         } catch (IOException e) {
-            LOG.error("Cannot listen: {}", e.getMessage());
+            LOG.error("{}", e.getMessage());
             return ExitCode.FAILURE;
         }
         try {
