@@ -168,3 +168,18 @@ def module_files():
         if isinstance(path, str) and path:
             files.add(os.path.abspath(path))
     return sorted(files)
+
+
+def warmup_app(environ, start_response):
+    """The app a worker calls with its own synthetic requests before it takes connections
+    (--warmup), so that the JIT compiles the server's request path first. It does what every app
+    does (reads the environ and wsgi.input, calls start_response, returns a body in chunks) and
+    nothing else; the user's app never sees these requests."""
+    environ["wsgi.input"].read()
+    size = int(environ.get("QUERY_STRING") or "0")
+    chunk = b"w" * min(size, 8192)
+    chunks = [chunk] * (size // 8192) + [b"w" * (size % 8192)]
+    headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(size)),
+               ("Cache-Control", "no-store"), ("X-Warm-Up", environ.get("HTTP_USER_AGENT", ""))]
+    start_response("200 OK", headers)
+    return chunks

@@ -32,10 +32,11 @@ public final class WorkerOptions {
      * @param minWorkerLifetime a worker that reaches its --max-requests sooner is replaced only once it has run this long
      * @param reload            replace workers when a Python source file of the app changes
      * @param reloadExtraFiles  more files whose change replaces the workers
+     * @param warmUp            the longest a worker runs synthetic requests before it takes connections (zero: none)
      */
     public record Settings(int workers, Kind kind, int threads, Duration timeout, Duration gracefulTimeout, Duration keepAlive,
                            long maxRequests, long maxRequestsJitter, Duration minWorkerLifetime, boolean reload,
-                           List<Path> reloadExtraFiles) {
+                           List<Path> reloadExtraFiles, Duration warmUp) {
         /** The worker class as gunicorn's {@code -k} would name it, for the log. */
         public String describe() {
             return kind == Kind.INTERPRETER ? "interpreter" : threads > 1 ? "gthread" : "sync";
@@ -128,6 +129,16 @@ public final class WorkerOptions {
             description = "With --reload, also watch FILE (templates, settings). Repeat it for more files.")
     List<String> reloadExtraFiles;
 
+    @Option(names = "--warmup", paramLabel = "SECONDS",
+            description = "jwsgi's own: before a worker takes connections, it sends synthetic requests through its own HTTP"
+                    + " and WSGI code (to a built-in app, never yours: no hook or log sees them) until the JIT has compiled"
+                    + " that code, for at most SECONDS; it then serves at full speed from its first request, and a reload"
+                    + " or replacement puts no cold worker in service. 0 = off. Default: 10, or 0 with --reload.")
+    Integer warmUp;
+
+    /** --warmup's default: the JIT settles well within it on 2 cores (docs/benchmarks.md). */
+    private static final int DEFAULT_WARM_UP_SECONDS = 10;
+
     /** The worker classes jwsgi offers, for --help and for suggestions. */
     static final class WorkerClasses extends ArrayList<String> {
         WorkerClasses() {
@@ -148,9 +159,11 @@ public final class WorkerOptions {
         if (reloadExtraFiles != null) {
             for (String f : reloadExtraFiles) extra.add(Path.of(f).toAbsolutePath().normalize());
         }
+        if (warmUp != null) nonNegative(cmd, "--warmup", warmUp, " seconds");
+        Duration warm = Duration.ofSeconds(warmUp != null ? warmUp : reload ? 0 : DEFAULT_WARM_UP_SECONDS);
         return new Settings(workers, kind(cmd), threads, Duration.ofSeconds(timeout), Duration.ofSeconds(gracefulTimeout),
                 Duration.ofSeconds(keepAlive), maxRequests, maxRequestsJitter, Duration.ofSeconds(minWorkerLifetime), reload,
-                List.copyOf(extra));
+                List.copyOf(extra), warm);
     }
 
     private static void nonNegative(CommandLine cmd, String flag, long value, String unit) {

@@ -111,6 +111,15 @@ public final class HttpServer {
         return pool.mode() == WorkerPool.Mode.INLINE ? pool.inlineParallelism() : 1;
     }
 
+    /**
+     * Inline, one selector per interpreter: every request starts and completes on that thread. With
+     * more, some would be queued and complete on another selector's thread, and Jetty would hand
+     * their connections to its pool (a wake-up each). Python threads get one per core.
+     */
+    private static int selectors(WorkerPool pool) {
+        return pool.mode() == WorkerPool.Mode.INLINE ? pool.inlineParallelism() : Math.max(1, Runtime.getRuntime().availableProcessors());
+    }
+
     private final Server server;
     private final List<AbstractConnector> connectors = new ArrayList<>();
     private final Options options;
@@ -145,12 +154,7 @@ public final class HttpServer {
         QueuedThreadPool threads = new HttpThreadPool(200, 8, 60_000, pool.threadFactory());
         threads.setName("http");
         server = new Server(threads, new CoarseScheduler("timeouts"), new DelayedReuseBufferPool());
-        // Inline mode runs the app on the thread that parsed the request: with one selector per
-        // interpreter, every request starts and completes on that thread. With more, some would be
-        // queued and complete on another selector's thread, and Jetty would hand their connections
-        // to its pool (a wake-up each).
-        int selectors = pool.mode() == WorkerPool.Mode.INLINE ? pool.inlineParallelism()
-                : Math.max(1, Runtime.getRuntime().availableProcessors());
+        int selectors = selectors(pool);
         for (int i = 0; i < options.binds().size(); i++) {
             Bind bind = options.binds().get(i);
             boolean shared = i == options.sharedBind();
@@ -275,6 +279,21 @@ public final class HttpServer {
         for (AbstractConnector c : connectors) {
             if (c instanceof NetworkConnector tcp) tcp.open();
         }
+    }
+
+    /**
+     * Runs synthetic requests through a private copy of this server's HTTP/1.1 and WSGI path until
+     * the JIT has compiled it, or for at most {@code limit} ({@link WarmUp}); before {@link #start},
+     * with the pool started.
+     */
+    public void warmUp(Duration limit) throws Exception {
+        ConnectionFactory h1 = new GuardedHttpConnectionFactory(configuration(), new HeadLimits(options.limits()),
+                options.limits().headerTimeout());
+        WorkerPool pool = app.pool();
+        LimitOptions.Settings limits = options.limits();
+        WsgiHandler.Options handling = new WsgiHandler.Options("",
+                new BodyLimits(limits.body(), limits.bodyMemory(), limits.bodyTimeout(), limits.bodyMinRate()), false, WsgiHandler.RequestCheck.NONE);
+        WarmUp.run(app, handling, h1, sharedAcceptors(pool), selectors(pool), limit);
     }
 
     /**

@@ -44,6 +44,14 @@ final class TcpConnector extends ServerConnector {
         return connector;
     }
 
+    /** The connector of a worker's warm-up ({@link WarmUp}): a loopback port of its own, accepting as the shared one does. */
+    static TcpConnector warmUp(Server server, int acceptors, int selectors, ConnectionFactory... factories) {
+        TcpConnector connector = new TcpConnector(server, acceptors, selectors, factories, AcceptGate.NONE);
+        connector.setHost("127.0.0.1");
+        connector.setPort(0);
+        return connector;
+    }
+
     /** A connector on a socket of this worker's own, bound with SO_REUSEPORT beside the other workers'. */
     static TcpConnector own(Server server, int selectors, ConnectionFactory[] factories) {
         TcpConnector connector = new TcpConnector(server, 0, selectors, factories, AcceptGate.NONE);

@@ -222,6 +222,11 @@ public final class JettyExchange implements Exchange {
         return body;
     }
 
+    @Override
+    public boolean warmUp() {
+        return request.getAttribute(RequestAttributes.WARM_UP) != null;
+    }
+
     Request request() {
         return request;
     }

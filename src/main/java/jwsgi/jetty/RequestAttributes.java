@@ -25,6 +25,8 @@ public final class RequestAttributes {
     public static final String APP_HEAD = "jwsgi.access.head";
     /** The {@link LoggedEnviron} of a request the app answered. */
     public static final String ENVIRON = "jwsgi.access.environ";
+    /** Set on the synthetic requests of a worker's warm-up (--warmup): the app is not called, nor hooks or counters. */
+    public static final String WARM_UP = "jwsgi.warm-up";
 
     private RequestAttributes() {}
 

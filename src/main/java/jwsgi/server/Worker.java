@@ -221,6 +221,7 @@ public final class Worker {
         if (loaded == null) throw closed(http, ExitCode.APP_LOAD_ERROR);
         hooks.run(Hook.POST_WORKER_INIT);
         Signals.handle(signals::offer, Signals.SERVER);
+        warmUp(http);
         listen(http, balance);
         boolean inline = app.pool().mode() == WorkerPool.Mode.INLINE;
         app.watch("worker " + identity.age() + ", pid " + pid, request -> giveUp(hooks, http, inline, request));
@@ -284,6 +285,17 @@ public final class Worker {
         } catch (IOException e) {
             LOG.error("Cannot open the access log {}", e.getMessage());
             throw new BootFailure(ExitCode.FAILURE);
+        }
+    }
+
+    /** --warmup: the JIT compiles the request path before the worker takes connections; serving goes on without it if it fails. */
+    private void warmUp(HttpServer http) {
+        Duration limit = settings().worker().warmUp();
+        if (limit.isZero()) return;
+        try {
+            http.warmUp(limit);
+        } catch (Exception e) {
+            LOG.warn("The warm-up failed ({}); serving without it, at lower speed for the first seconds", rootMessage(e));
         }
     }
 

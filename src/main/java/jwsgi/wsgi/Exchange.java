@@ -67,6 +67,14 @@ public interface Exchange {
     /** The request body. */
     Body body();
 
+    /**
+     * A synthetic request the worker sends itself before it takes connections (--warmup): it runs
+     * jwsgi's warm-up app, never the user's, and no hook, --max-requests count or log sees it.
+     */
+    default boolean warmUp() {
+        return false;
+    }
+
     /** Receives, once the app has run, the environ values the access log shows (only when it shows some). */
     default void loggedEnviron(LoggedEnviron values) {
     }

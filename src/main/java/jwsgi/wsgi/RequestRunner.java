@@ -132,7 +132,7 @@ final class RequestRunner {
             Outcome.Failure.SHUTTING_DOWN.send(ex);
             return;
         }
-        if (timings != null) timings.started(queueNanos, System.nanoTime() - begin);
+        if (timings != null && !ex.warmUp()) timings.started(queueNanos, System.nanoTime() - begin);
         Outcome outcome;
         try {
             outcome = respond(ex);
@@ -142,7 +142,7 @@ final class RequestRunner {
         }
         complete(ex, outcome);
         if (!CPython.isNull(postEnviron)) postRequest(ex, outcome);
-        if (counter != null) counter.served();
+        if (counter != null && !ex.warmUp()) counter.served();
     }
 
     /** With the GIL: the request up to its outcome. Never throws. */
@@ -170,8 +170,9 @@ final class RequestRunner {
     private Outcome callWithEnviron(Exchange ex) {
         MemorySegment env = environ(ex);
         MemorySegment req = MemorySegment.NULL;
+        boolean hooked = hooks != null && !ex.warmUp();
         try {
-            if (hooks != null && hooks.hasPreRequest()) {
+            if (hooked && hooks.hasPreRequest()) {
                 req = hooks.preRequest(env);
                 if (CPython.isNull(req)) {
                     PythonException error = py.fetchError();
@@ -179,10 +180,10 @@ final class RequestRunner {
                     return Outcome.INTERNAL_ERROR;
                 }
             }
-            return callApp(env);
+            return callApp(ex.warmUp() ? app.warmUp : app.callable, env);
         } finally {
             if (logged.reads() && clock.claim()) ex.loggedEnviron(logged.read(env));
-            if (hooks != null && hooks.hasPostRequest()) {
+            if (hooked && hooks.hasPostRequest()) {
                 postEnviron = env;
                 postReq = req;
             } else {
@@ -202,9 +203,9 @@ final class RequestRunner {
         }
     }
 
-    /** Calls the app with {@code env} (borrowed) and hands its result to the body. */
-    private Outcome callApp(MemorySegment env) {
-        MemorySegment result = api.call(app.callable, env, start.function());
+    /** Calls {@code callable} (the app) with {@code env} (borrowed) and hands its result to the body. */
+    private Outcome callApp(MemorySegment callable, MemorySegment env) {
+        MemorySegment result = api.call(callable, env, start.function());
         if (CPython.isNull(result)) return body.failed(py.fetchError());
         try {
             return body.respond(result);

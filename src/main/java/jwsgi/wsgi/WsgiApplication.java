@@ -36,6 +36,8 @@ public final class WsgiApplication {
     private final Interpreter interpreter;
     private final CPython api;
     final MemorySegment callable;
+    /** jwsgi's warm-up app ({@link Exchange#warmUp}), never the user's. */
+    final MemorySegment warmUp;
     final MemorySegment template;
     final MemorySegment bytesIO;
     final MemorySegment streamedInput;
@@ -46,12 +48,14 @@ public final class WsgiApplication {
     final Keys keys;
     private final Map<String, MemorySegment> headerKeys = new ConcurrentHashMap<>();
 
-    private WsgiApplication(Interpreter interpreter, MemorySegment callable, MemorySegment template, MemorySegment bytesIO,
+    private WsgiApplication(Interpreter interpreter, MemorySegment callable, MemorySegment warmUp, MemorySegment template,
+                            MemorySegment bytesIO,
                             MemorySegment streamedInput, MemorySegment fileWrapper, MemorySegment requestTimeout,
                             MemorySegment threadStack, Keys keys) {
         this.interpreter = interpreter;
         this.api = interpreter.api();
         this.callable = callable;
+        this.warmUp = warmUp;
         this.template = template;
         this.bytesIO = bytesIO;
         this.streamedInput = streamedInput;
@@ -97,6 +101,7 @@ public final class WsgiApplication {
             MemorySegment fileWrapper = MemorySegment.NULL;
             MemorySegment requestTimeout = MemorySegment.NULL;
             MemorySegment threadStack = MemorySegment.NULL;
+            MemorySegment warmUp = MemorySegment.NULL;
             try {
                 MemorySegment io = py.checked(py.importModule("io"));
                 try {
@@ -108,13 +113,14 @@ public final class WsgiApplication {
                 fileWrapper = py.checked(py.getAttr(glue, "FileWrapper"));
                 requestTimeout = py.checked(py.getAttr(glue, "RequestTimeout"));
                 threadStack = py.checked(py.getAttr(glue, "thread_stack"));
+                warmUp = py.checked(py.getAttr(glue, "warmup_app"));
                 Keys keys = new Keys(py);
                 MemorySegment template = buildTemplate(py, glue, keys, fileWrapper, facts);
-                return new WsgiApplication(py, callable, template, bytesIO, streamedInput, fileWrapper, requestTimeout,
+                return new WsgiApplication(py, callable, warmUp, template, bytesIO, streamedInput, fileWrapper, requestTimeout,
                         threadStack, keys);
             } catch (RuntimeException e) {
                 // Nothing owns them yet: a failed load must not leave them behind (a sub-interpreter may load again).
-                for (MemorySegment o : List.of(callable, bytesIO, streamedInput, fileWrapper, requestTimeout, threadStack)) {
+                for (MemorySegment o : List.of(callable, warmUp, bytesIO, streamedInput, fileWrapper, requestTimeout, threadStack)) {
                     api.decRef(o);
                 }
                 throw e;

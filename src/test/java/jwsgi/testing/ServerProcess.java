@@ -51,6 +51,8 @@ public final class ServerProcess implements AutoCloseable {
         cmd.addAll(AotCaches.masterOptions());
         cmd.addAll(masterOptions);
         cmd.add("jwsgi.server.Main");
+        // Test servers answer at once, without --warmup, unless a test asks for it.
+        if (!args.contains("--warmup")) cmd.addAll(List.of("--warmup", "0"));
         cmd.addAll(args);
         return cmd;
     }
