@@ -27,17 +27,20 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The package directions of docs/ARCHITECTURE.md, read from the import lines (and qualified
- * names) of every main source file: each package imports only the packages {@link #MAY_IMPORT}
- * lists for it; only {@code python} and {@code wsgi} use the C API ({@code CPython}) or count
- * references; no main file is over {@value #MAX_LINES} lines. ARCHITECTURE.md's dependency
- * table must list the same directions. The packages that become the embedding modules use no
- * library their module will not have ({@link #MAY_NOT_USE}): the core (python, wsgi, embed)
- * neither Jetty nor the servlet API, the Jetty handler no servlet API, the servlet no Jetty, and
- * none of them the command line's libraries.
+ * names) of every main source file of every module: each package imports only the packages
+ * {@link #MAY_IMPORT} lists for it; only {@code python} and {@code wsgi} use the C API
+ * ({@code CPython}) or count references; no main file is over {@value #MAX_LINES} lines.
+ * ARCHITECTURE.md's dependency table must list the same directions. Each package is in its
+ * module ({@link #MODULE}), and the embedding modules' packages use no library their module
+ * does not have ({@link #MAY_NOT_USE}): the core (python, wsgi, embed) neither Jetty nor the
+ * servlet API, the Jetty handler no servlet API, the servlet no Jetty, and none of them the
+ * command line's libraries. The compiler enforces the module edges as well; this test also
+ * keeps the directions inside a module.
  */
 @Tag("fast")
 class ArchitectureTest {
-    private static final Path MAIN = Path.of("src/main/java/jwsgi");
+    /** Every module's main sources; the tests run from the repository's root. */
+    private static final Path ROOT = Path.of("");
     private static final Path ARCHITECTURE = Path.of("docs/ARCHITECTURE.md");
     private static final int MAX_LINES = 500;
 
@@ -57,7 +60,17 @@ class ArchitectureTest {
             "python", "",
             "posix", "");
 
-    /** Libraries (import prefixes) a package's future module will not have: the embedding modules are split along these. */
+    /**
+     * The module that holds each package (docs/ARCHITECTURE.md, "Modules"). The compiler keeps a
+     * module from importing one it does not depend on; this keeps each package in its module.
+     */
+    private static final Map<String, String> MODULE = modules(
+            "jwsgi-core", "python wsgi embed",
+            "jwsgi-jetty", "jetty",
+            "jwsgi-servlet", "servlet",
+            "jwsgi-server", "config log posix hooks http server metrics ops");
+
+    /** Libraries (import prefixes) a package's module does not have: the embedding modules are split along these. */
     private static final Map<String, List<String>> MAY_NOT_USE = Map.of(
             "python", List.of("org.eclipse.jetty", "jakarta.servlet", "picocli", "org.bouncycastle", "ch.qos.logback"),
             "wsgi", List.of("org.eclipse.jetty", "jakarta.servlet", "picocli", "org.bouncycastle", "ch.qos.logback"),
@@ -95,6 +108,21 @@ class ArchitectureTest {
     }
 
     @Test
+    void everyPackageIsInItsModule() {
+        List<String> violations = new ArrayList<>();
+        Set<String> modules = new TreeSet<>();
+        for (SourceFile f : mainSources()) {
+            modules.add(f.module);
+            if (!f.module.equals(MODULE.get(f.pkg))) {
+                violations.add(f.name + ": package " + f.pkg + " belongs in " + MODULE.getOrDefault(f.pkg, "a module of ArchitectureTest.MODULE")
+                        + " (docs/ARCHITECTURE.md, \"Modules\")");
+            }
+        }
+        assertEquals(new TreeSet<>(MODULE.values()), modules, "the modules with main sources");
+        assertNone(violations);
+    }
+
+    @Test
     void theEmbeddingPackagesUseOnlyTheLibrariesOfTheirModules() {
         List<String> violations = new ArrayList<>();
         for (SourceFile f : mainSources()) {
@@ -105,7 +133,7 @@ class ArchitectureTest {
                 for (String library : forbidden) {
                     if (m.group(1).startsWith(library)) {
                         violations.add(f.name + ":" + (i + 1) + " imports " + m.group(1) + ": " + f.pkg + " may not use " + library
-                                + " (docs/ARCHITECTURE.md, the embedding modules)");
+                                + " (docs/ARCHITECTURE.md, \"Modules\")");
                     }
                 }
             }
@@ -187,6 +215,14 @@ class ArchitectureTest {
         if (!violations.isEmpty()) fail(violations.size() + " violation(s):\n  " + String.join("\n  ", violations));
     }
 
+    private static Map<String, String> modules(String... pairs) {
+        Map<String, String> table = new LinkedHashMap<>();
+        for (int i = 0; i < pairs.length; i += 2) {
+            for (String pkg : pairs[i + 1].split(" ")) table.put(pkg, pairs[i]);
+        }
+        return table;
+    }
+
     private static Map<String, Set<String>> directions(String... pairs) {
         Map<String, Set<String>> table = new LinkedHashMap<>();
         for (int i = 0; i < pairs.length; i += 2) {
@@ -202,7 +238,7 @@ class ArchitectureTest {
      * A main source file, its package and its code with comments and string contents blanked
      * (line numbers kept), so prose about a package is not a dependency on it.
      */
-    private record SourceFile(String name, String relative, String pkg, int lines, List<String> code) {
+    private record SourceFile(String name, String module, String pkg, int lines, List<String> code) {
         List<Reference> references() {
             List<Reference> refs = new ArrayList<>();
             for (int i = 0; i < code.size(); i++) {
@@ -219,17 +255,25 @@ class ArchitectureTest {
         }
     }
 
+    /** The main sources of every module ({@code jwsgi-<name>/src/main/java/jwsgi}). */
     private static List<SourceFile> mainSources() {
-        try (Stream<Path> paths = Files.walk(MAIN)) {
+        try (Stream<Path> modules = Files.list(ROOT.toAbsolutePath())) {
             List<SourceFile> files = new ArrayList<>();
-            for (Path p : paths.filter(p -> p.toString().endsWith(".java")).sorted().toList()) {
-                String relative = MAIN.relativize(p).toString();
-                String pkg = relative.contains("/") ? relative.substring(0, relative.indexOf('/')) : "(jwsgi)";
-                String text = Files.readString(p, StandardCharsets.UTF_8);
-                List<String> lines = text.lines().toList();
-                files.add(new SourceFile(p.toString(), relative, pkg, lines.size(), blankCommentsAndStrings(text).lines().toList()));
+            for (Path module : modules.filter(m -> m.getFileName().toString().startsWith("jwsgi-")).sorted().toList()) {
+                Path main = module.resolve("src/main/java/jwsgi");
+                if (!Files.isDirectory(main)) continue;
+                try (Stream<Path> paths = Files.walk(main)) {
+                    for (Path p : paths.filter(p -> p.toString().endsWith(".java")).sorted().toList()) {
+                        String relative = main.relativize(p).toString();
+                        String pkg = relative.contains("/") ? relative.substring(0, relative.indexOf('/')) : "(jwsgi)";
+                        String text = Files.readString(p, StandardCharsets.UTF_8);
+                        List<String> lines = text.lines().toList();
+                        files.add(new SourceFile(ROOT.toAbsolutePath().relativize(p).toString(), module.getFileName().toString(), pkg,
+                                lines.size(), blankCommentsAndStrings(text).lines().toList()));
+                    }
+                }
             }
-            assertTrue(files.size() > 50, "found only " + files.size() + " files under " + MAIN.toAbsolutePath());
+            assertTrue(files.size() > 50, "found only " + files.size() + " files under " + ROOT.toAbsolutePath() + "/jwsgi-*/src/main/java");
             return files;
         } catch (IOException e) {
             throw new UncheckedIOException(e);

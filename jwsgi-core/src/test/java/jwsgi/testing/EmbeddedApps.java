@@ -39,7 +39,7 @@ public final class EmbeddedApps {
     public static PythonAppOptions.Builder options(int threads) {
         EmbeddedPython.runtime();
         return PythonAppOptions.builder("embedded:application").python(Pythons.DEBIAN.toString())
-                .pythonpath(ServerProcess.APPS.toString()).threads(threads);
+                .pythonpath(Pythons.APPS.toString()).threads(threads);
     }
 
     /** "Basic ..." for {@code user:password}. */

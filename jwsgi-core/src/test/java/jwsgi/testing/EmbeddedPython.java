@@ -41,7 +41,7 @@ public final class EmbeddedPython {
     /** The app {@code spec} names ({@code module:callable}) among the test apps, loaded once. */
     public static synchronized WsgiApplication app(String spec) {
         return APPS.computeIfAbsent(spec, s -> WsgiApplication.load(runtime(), new WsgiApplication.Spec(s, null,
-                List.of(ServerProcess.APPS.toString(), moduleDir().toString()), List.of()), FACTS));
+                List.of(Pythons.APPS.toString(), moduleDir().toString()), List.of()), FACTS));
     }
 
     /**

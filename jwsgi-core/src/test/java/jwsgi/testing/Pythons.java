@@ -11,6 +11,8 @@ import java.util.stream.Stream;
 public final class Pythons {
     /** Debian's interpreter: the one with python3-flask and python3-django. */
     public static final Path DEBIAN = Path.of("/usr/bin/python3");
+    /** The test apps (every module's tests run from the repository's root), put on sys.path. */
+    public static final Path APPS = Path.of("jwsgi-core/src/test/python/apps").toAbsolutePath();
 
     private Pythons() {}
 

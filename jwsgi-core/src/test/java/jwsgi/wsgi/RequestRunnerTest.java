@@ -16,6 +16,7 @@ import jwsgi.testing.MemoryExchange.End;
 
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.ResourceLock;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -32,6 +33,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * request in the runner's place.
  */
 @Tag("fast")
+@ResourceLock(RunnerHarness.CORPUS)
 class RequestRunnerTest {
     private static final End ERROR_500 = new End.Error(500, "Internal Server Error");
 

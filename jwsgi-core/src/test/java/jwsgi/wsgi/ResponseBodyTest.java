@@ -14,6 +14,7 @@ import jwsgi.testing.MemoryExchange.Flush;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.ResourceLock;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -29,6 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * after bytes went out, write(), wsgi.file_wrapper, and close() exactly once on every path.
  */
 @Tag("fast")
+@ResourceLock(RunnerHarness.CORPUS)
 class ResponseBodyTest {
     private static final End ERROR_500 = new End.Error(500, "Internal Server Error");
 

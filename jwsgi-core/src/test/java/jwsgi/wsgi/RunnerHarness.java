@@ -46,7 +46,13 @@ final class RunnerHarness implements AutoCloseable {
         this.runner = call(() -> new RequestRunner(EmbeddedPython.runtime(), thread, app, mayWait, options));
     }
 
-    /** The corpus app ({@code src/test/python/apps/corpus.py}), with no events left from earlier tests. */
+    /**
+     * The lock of the test classes that use {@link #corpus()}: the app is one per JVM, and reading
+     * its events drains them, so two such classes running at once would take each other's.
+     */
+    static final String CORPUS = "the corpus app";
+
+    /** The corpus app ({@code jwsgi-core/src/test/python/apps/corpus.py}), with no events left from earlier tests. */
     static RunnerHarness corpus() {
         RunnerHarness corpus = new RunnerHarness(EmbeddedPython.app("corpus:application"));
         corpus.events();

@@ -7,6 +7,7 @@ import jwsgi.testing.MemoryExchange;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.ResourceLock;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -20,6 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * error), and the calls write() refuses.
  */
 @Tag("fast")
+@ResourceLock(RunnerHarness.CORPUS)
 class StartResponseTest {
     /** Apps that break the rules on purpose; each records what start_response or write raised. */
     private static final String APPS = """

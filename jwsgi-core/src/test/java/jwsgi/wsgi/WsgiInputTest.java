@@ -13,6 +13,7 @@ import jwsgi.testing.MemoryExchange.End;
 
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -23,6 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * thread never waits for a client.
  */
 @Tag("fast")
+@ResourceLock(RunnerHarness.CORPUS)
 class WsgiInputTest {
     private static final String APPS = """
             KEPT = {}

@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * JVM over real HTTP on loopback; and the page shows that very code.
  */
 class HelloJettyTest {
-    private static final Path SOURCE = Path.of("src/test/java/example/HelloJetty.java");
+    private static final Path SOURCE = Path.of("jwsgi-jetty/src/test/java/example/HelloJetty.java");
     private static final Path DOC = Path.of("docs/embedding.md");
 
     @Test

@@ -33,7 +33,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * with gunicorn's arguments, and the config file sits below JWSGI_CMD_ARGS and the command line.
  */
 class ConfigFileTest {
-    static final Path CONFIGS = Path.of("src/test/python/configs").toAbsolutePath();
+    static final Path CONFIGS = Path.of("jwsgi-server/src/test/python/configs").toAbsolutePath();
 
     /** --python and --chdir for the test apps, plus {@code args}. */
     static List<String> args(String... args) {

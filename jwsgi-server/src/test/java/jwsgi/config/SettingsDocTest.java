@@ -77,7 +77,7 @@ class SettingsDocTest {
         Map<String, String> java = new LinkedHashMap<>();
         for (Hook h : Hook.values()) java.put(h.pythonName, h.args);
         assertEquals(table, new TreeSet<>(java.keySet()));
-        String glue = Pythons.run(Pythons.DEBIAN, "import sys; sys.path.insert(0, 'src/main/resources/jwsgi'); import _jwsgi_gunicorn as g; "
+        String glue = Pythons.run(Pythons.DEBIAN, "import sys; sys.path.insert(0, 'jwsgi-core/src/main/resources/jwsgi'); import _jwsgi_gunicorn as g; "
                 + "print('\\n'.join(k + '=' + ', '.join(v) for k, v in g.HOOKS.items()))");
         Map<String, String> python = new LinkedHashMap<>();
         for (String line : glue.strip().split("\n")) python.put(line.substring(0, line.indexOf('=')), line.substring(line.indexOf('=') + 1));

@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** systemd drives the server: Type=notify notifications on a socket the test binds, and socket activation. */
 class SystemdTest {
-    private static final Path SCRIPTS = Path.of("src/test/python/ops").toAbsolutePath();
+    private static final Path SCRIPTS = Path.of("jwsgi-server/src/test/python/ops").toAbsolutePath();
 
     /** A stand-in for systemd's notification socket, writing what it receives to a file. */
     private record Receiver(Process process, Path out) implements AutoCloseable {

@@ -17,14 +17,14 @@ import java.util.concurrent.TimeUnit;
  * be ignored by the JVM, as is one that does not fit a test's own JVM options. If they cannot
  * be made, servers start without them.
  *
- * <p>The caches accept only jars on the class path, so test servers run from a jar of
- * {@code target/classes} (what the packaged jwsgi.jar holds) plus the dependency jars; they
- * never needed the test classes.
+ * <p>The caches accept only jars on the class path, so test servers run from a jar of each
+ * module's {@code target/classes} (what the packaged jars hold) plus the dependency jars; they
+ * never needed the test classes (nor jwsgi-core's test-jar, whose logback-test.xml would change
+ * what a server logs).
  */
 final class AotCaches {
     private static final Path MASTER_CACHE = Path.of("target", "jwsgi-test-master.aot").toAbsolutePath();
     private static final Path WORKER_CACHE = Path.of("target", "jwsgi-test-worker.aot").toAbsolutePath();
-    private static final Path CLASSES_JAR = Path.of("target", "jwsgi-test-server.jar").toAbsolutePath();
     private static String classPath;
     /** The JVM's AOT messages would mix with the server output that tests read. */
     private static final List<String> QUIET = List.of("-Xlog:cds*=off", "-Xlog:aot*=off");
@@ -32,15 +32,20 @@ final class AotCaches {
 
     private AotCaches() {}
 
-    /** The server's class path: the main classes as a jar, then every dependency jar of this JVM. */
+    /** The server's class path: each module's main classes as a jar, then every dependency jar of this JVM. */
     static synchronized String serverClassPath() {
         if (classPath == null) {
+            try {
+                Files.createDirectories(MASTER_CACHE.getParent());  // the root's target/: a module's tests run before the jar is built
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot create " + MASTER_CACHE.getParent() + " for the test servers", e);
+            }
             List<String> entries = new ArrayList<>();
             for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
                 Path p = Path.of(entry).toAbsolutePath();
                 if (Files.isDirectory(p)) {
                     if (p.endsWith(Path.of("target", "classes"))) entries.add(jar(p).toString());
-                } else {
+                } else if (!p.getFileName().toString().endsWith("-tests.jar")) {
                     entries.add(p.toString());
                 }
             }
@@ -49,15 +54,17 @@ final class AotCaches {
         return classPath;
     }
 
+    /** {@code <module>/target/classes} as {@code target/jwsgi-test-<module>.jar}. */
     private static Path jar(Path classes) {
-        try (var out = new java.util.jar.JarOutputStream(Files.newOutputStream(CLASSES_JAR));
+        Path jar = Path.of("target", "jwsgi-test-" + classes.getParent().getParent().getFileName() + ".jar").toAbsolutePath();
+        try (var out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar));
              var files = Files.walk(classes)) {
             for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile).sorted()::iterator) {
                 out.putNextEntry(new java.util.jar.JarEntry(classes.relativize(f).toString().replace('\\', '/')));
                 Files.copy(f, out);
                 out.closeEntry();
             }
-            return CLASSES_JAR;
+            return jar;
         } catch (IOException e) {
             throw new IllegalStateException("cannot package " + classes + " for the test servers", e);
         }

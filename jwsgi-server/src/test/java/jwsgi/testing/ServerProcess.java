@@ -20,8 +20,8 @@ import java.util.regex.Pattern;
  * are captured for assertions.
  */
 public final class ServerProcess implements AutoCloseable {
-    /** The test apps, put on sys.path with --chdir. */
-    public static final Path APPS = Path.of("src/test/python/apps").toAbsolutePath();
+    /** The test apps ({@link Pythons#APPS}), put on sys.path with --chdir. */
+    public static final Path APPS = Pythons.APPS;
     private static final Pattern LISTENING = Pattern.compile("Listening at: (?:(https?)://(\\[[^\\]]+\\]|[^:]+):(\\d+)|unix:\\S+) ");
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
 

@@ -22,7 +22,6 @@ import jwsgi.testing.EmbeddedApps;
 import jwsgi.testing.Http;
 import jwsgi.testing.LogCapture;
 import jwsgi.testing.Pythons;
-import jwsgi.testing.ServerProcess;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -113,7 +112,7 @@ class WsgiServletTest {
     @Test
     void initParametersStartTheAppAndDestroyStopsIt() throws Exception {
         Map<String, String> params = Map.of("app", "embedded:application", "python", Pythons.DEBIAN.toString(),
-                "pythonpath", ServerProcess.APPS.toString(), "threads", "2");
+                "pythonpath", Pythons.APPS.toString(), "threads", "2");
         WsgiServlet servlet = new WsgiServlet();
         ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(PythonApp.class);
         ch.qos.logback.classic.Level level = logger.getLevel();
