@@ -38,7 +38,7 @@ import procs  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 JAR = os.path.join(ROOT, "target", "jwsgi.jar")
-TEST_APPS = os.path.join(ROOT, "src", "test", "python", "apps")
+TEST_APPS = os.path.join(ROOT, "jwsgi-core", "src", "test", "python", "apps")
 BENCH_APPS = os.path.join(HERE, "apps")
 PY311 = "/usr/bin/python3"
 PY313 = os.path.expanduser("~/.pyenv/versions/3.13.0/bin/python3")

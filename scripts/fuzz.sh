@@ -2,7 +2,7 @@
 # Coverage-guided fuzzing of jwsgi's own parsers with Jazzer: every @FuzzTest, one after another,
 # each for the maxDuration its annotation gives. ./test runs the same targets in regression mode
 # only (saved inputs). New inputs that found coverage go to .cifuzz-corpus/; a finding is
-# printed with its input, saved as crash-*; copy it to src/test/resources/<package>/<Class>Inputs/<method>/
+# printed with its input, saved as crash-*; copy it to <module>/src/test/resources/<package>/<Class>Inputs/<method>/
 # to keep it as a regression case.
 #   scripts/fuzz.sh [TEST_CLASS#METHOD ...]
 set -euo pipefail
@@ -13,7 +13,7 @@ cd "$home"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
     for class in ParserFuzzTest EnvironFuzzTest StaticFilesFuzzTest; do
-        file=$(find src/test/java -name "$class.java")
+        file=$(find jwsgi-*/src/test/java -name "$class.java")
         for method in $(grep -A1 '@FuzzTest' "$file" | sed -n 's/^ *void \([a-zA-Z0-9]*\)(.*/\1/p'); do
             targets+=("$class#$method")
         done

@@ -24,7 +24,7 @@ fi
 log="$(mktemp /tmp/jwsgi-idle.XXXXXX.log)"
 
 # Keep-alive long enough that the idle connections stay for the whole run.
-"$home/jwsgi" soak_flask:app --python /usr/bin/python3 --chdir "$home/src/test/python/apps" -b "127.0.0.1:$port" \
+"$home/jwsgi" soak_flask:app --python /usr/bin/python3 --chdir "$home/jwsgi-core/src/test/python/apps" -b "127.0.0.1:$port" \
     --keep-alive 600 -w "${IDLE_WORKERS:-1}" >"$log" 2>&1 &
 pid=$!
 holder=""

@@ -11,7 +11,7 @@ runs this clean.
     java -cp 'target/lib/*' bench/RawJetty.java 18502 &
     scripts/keepalive-race.py 18502 120
 
-    ./jwsgi hardening --chdir src/test/python/apps --python /usr/bin/python3 -b 127.0.0.1:18501 --threads 4 &
+    ./jwsgi hardening --chdir jwsgi-core/src/test/python/apps --python /usr/bin/python3 -b 127.0.0.1:18501 --threads 4 &
     scripts/keepalive-race.py 18501 120
 """
 import re

@@ -18,7 +18,7 @@ port=${SOAK_PORT:-18777}
 url="http://127.0.0.1:$port"
 log="$(mktemp /tmp/jwsgi-soak.XXXXXX.log)"
 
-"$home/jwsgi" soak_flask:app --python /usr/bin/python3 --chdir "$home/src/test/python/apps" -b "127.0.0.1:$port" \
+"$home/jwsgi" soak_flask:app --python /usr/bin/python3 --chdir "$home/jwsgi-core/src/test/python/apps" -b "127.0.0.1:$port" \
     --backlog 4096 -w "${SOAK_WORKERS:-1}" >"$log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' EXIT

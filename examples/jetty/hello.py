@@ -1,4 +1,4 @@
-"""The Flask app of docs/embedding.md's Jetty example (src/test/java/example/HelloJetty.java)."""
+"""The Flask app of docs/embedding.md's Jetty example (jwsgi-jetty/src/test/java/example/HelloJetty.java)."""
 from flask import Flask, jsonify, request
 
 app = Flask(__name__)

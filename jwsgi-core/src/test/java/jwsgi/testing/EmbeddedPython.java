@@ -16,7 +16,7 @@ import jwsgi.wsgi.WsgiApplication;
  * The fast tier's CPython: Debian's {@code /usr/bin/python3} (3.11) embedded in the test JVM
  * itself, started once on first use and never finalised (CPython can be initialised once per
  * process; the JVM's exit frees it). Apps are loaded as the server loads them, from
- * {@code src/test/python/apps} ({@code corpus:application}) or from Python source a test
+ * {@code jwsgi-core/src/test/python/apps} ({@code corpus:application}) or from Python source a test
  * writes next to its assertions.
  *
  * <p>Threads: any; the apps it returns must be run on threads made by

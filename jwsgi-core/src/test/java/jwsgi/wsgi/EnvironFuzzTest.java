@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Fuzz targets for what builds the environ and checks the app's response head: PATH_INFO
  * decoding, header names to environ keys, and {@link HeadRules}. Regression mode in a normal
- * build (inputs under src/test/resources/jwsgi/wsgi/EnvironFuzzTestInputs); scripts/fuzz.sh fuzzes.
+ * build (inputs under jwsgi-core/src/test/resources/jwsgi/wsgi/EnvironFuzzTestInputs); scripts/fuzz.sh fuzzes.
  */
 @Tag("fast")
 class EnvironFuzzTest {

@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * jwsgi serves a real Django 3.2 project ({@code src/test/python/apps/djangosite}, loaded as
+ * jwsgi serves a real Django 3.2 project ({@code jwsgi-core/src/test/python/apps/djangosite}, loaded as
  * {@code djangosite.wsgi:application} exactly as a deployment would, on four Python threads) over
  * real HTTP, with DEBUG off: templates, JSON, form and multipart bodies (a large upload goes
  * through Django's temporary-file handler, also behind {@code Expect: 100-continue}), cookies,

@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * jwsgi serves a real Flask 2.2 app ({@code src/test/python/apps/flaskapp.py}, loaded through its
+ * jwsgi serves a real Flask 2.2 app ({@code jwsgi-core/src/test/python/apps/flaskapp.py}, loaded through its
  * {@code create_app()} factory, on four Python threads) over real HTTP: Jinja pages, JSON, form,
  * multipart (also behind {@code Expect: 100-continue}) and chunked request bodies, cookies,
  * signed sessions, redirects, streamed responses (and HEAD of them), send_file (and its 304),

@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Fuzz targets for the parsers jwsgi writes itself (Jetty's own parsers are Jetty's to fuzz):
  * the uwsgi packet, the forwarded headers of trusted proxies, address lists and the CGI
  * variables of uwsgi/FastCGI requests. In a normal build they run in Jazzer's regression mode:
- * the inputs saved under src/test/resources/jwsgi/http/ParserFuzzTestInputs and an empty one;
+ * the inputs saved under jwsgi-server/src/test/resources/jwsgi/http/ParserFuzzTestInputs and an empty one;
  * scripts/fuzz.sh runs them as fuzzers. Each states what must hold for any input.
  */
 @Tag("fast")

@@ -40,7 +40,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * method and headers, no response carries a byte of anything outside the directory or of a
  * dotfile; and {@link StaticPath} alone, whose every answer must be a path of plain segments.
  * Regression mode in every build (the inputs under
- * src/test/resources/jwsgi/http/StaticFilesFuzzTestInputs); scripts/fuzz.sh fuzzes.
+ * jwsgi-server/src/test/resources/jwsgi/http/StaticFilesFuzzTestInputs); scripts/fuzz.sh fuzzes.
  */
 @Tag("fast")
 class StaticFilesFuzzTest {

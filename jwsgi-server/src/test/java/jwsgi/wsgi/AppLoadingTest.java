@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * naming something that is not a WSGI app: the Python traceback (when Python raised), a one-line
  * "Reason:", exit code 4 (APP_LOAD_ERROR) at once, and no Java stack trace.
  *
- * <p>The apps are in src/test/python/apps/loading/.
+ * <p>The apps are in jwsgi-core/src/test/python/apps/loading/.
  */
 class AppLoadingTest {
     private static final int APP_LOAD_ERROR = 4;
