@@ -43,8 +43,9 @@ final class WorkerCommand {
      * <ul>
      *   <li>the serial collector: the heap is small and a worker has a few Java threads, so the
      *       parallel collectors only add threads and footprint;</li>
-     *   <li>a small young generation: one sized from the machine's memory grows to many touched
-     *       pages per worker, and what a request leaves behind dies young anyway;</li>
+     *   <li>a small young generation and a heap that starts small and keeps little free room:
+     *       one sized from the machine's memory grows to many touched pages per worker, and what
+     *       a request leaves behind dies young anyway;</li>
      *   <li>a bounded heap: the serial collector enlarges its old generation instead of
      *       collecting it until the heap reaches its maximum (by default a quarter of the
      *       machine's memory), so what closed connections leave would pile up there for good.
@@ -59,9 +60,9 @@ final class WorkerCommand {
      */
     static List<String> jvmDefaults(boolean collectorChosen) {
         List<String> options = new ArrayList<>(List.of("--enable-native-access=ALL-UNNAMED"));
-        if (!collectorChosen) options.addAll(List.of("-XX:+UseSerialGC", "-Xmn8m"));
+        if (!collectorChosen) options.addAll(List.of("-XX:+UseSerialGC", "-Xmn4m"));
         options.addAll(List.of(
-                "-Xms16m", "-Xmx" + MAX_HEAP_MB + "m",
+                "-Xms8m", "-Xmx" + MAX_HEAP_MB + "m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30",
                 "-XX:MaxDirectMemorySize=" + Math.max(MAX_HEAP_MB << 20, totalMemory() / 4),
                 "-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0", "-XX:TrimNativeHeapInterval=2000",
                 "-XX:ErrorFile=" + crashReport("%p")));
