@@ -30,6 +30,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -206,5 +207,24 @@ class InterpreterWorkersTest {
         ServerProcess p = ServerProcess.launch(args(Pythons.DEBIAN, "-w", "2", "lifecycle"), Map.of());
         assertEquals(2, p.waitFor(Duration.ofSeconds(60)), p.output());
         assertTrue(p.output().contains("Cannot run interpreter workers: they need Python 3.13 or later, and this is 3.11"), p.output());
+    }
+
+    /**
+     * 3.12 has sub-interpreters with their own GIL, but CPython 3.12.1 alone aborts ("double free
+     * or corruption") creating the second one once Flask (datetime) was imported in the first
+     * (docs/benchmarks.md, "Memory"): refused before any is made, with the reason and what to do.
+     * The app does not matter: the version is checked first.
+     */
+    @Test
+    void python312IsRefusedWithTheReason() {
+        Path py312 = Pythons.supported().stream().filter(py -> py.toString().contains("/3.12.")).findFirst().orElse(null);
+        assumeTrue(py312 != null, "needs a pyenv Python 3.12");
+        ServerProcess p = ServerProcess.launch(args(py312, "-w", "2", "lifecycle"), Map.of());
+        assertEquals(2, p.waitFor(Duration.ofSeconds(60)), p.output());
+        String out = p.output();
+        assertTrue(out.contains("Cannot run interpreter workers: they need Python 3.13 or later, and this is 3.12"), out);
+        assertTrue(out.contains("aborts creating a second isolated interpreter once datetime was imported"), out);
+        assertTrue(out.contains("use process workers (-k sync) or Python 3.13"), out);
+        assertFalse(out.contains("double free"), "refused before CPython could abort: " + out);
     }
 }
