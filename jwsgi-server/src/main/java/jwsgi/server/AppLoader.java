@@ -1,11 +1,13 @@
 package jwsgi.server;
 
 import jwsgi.config.Settings;
+import jwsgi.config.WorkerOptions;
 import jwsgi.embed.PythonApp;
 import jwsgi.embed.PythonAppOptions;
 import jwsgi.hooks.ServerHooks;
 import jwsgi.python.PythonRuntime;
 import jwsgi.python.PythonStartupException;
+import jwsgi.python.PythonVersion;
 import jwsgi.wsgi.AppLoadException;
 import jwsgi.wsgi.WorkerPool;
 import jwsgi.wsgi.WsgiApplication;
@@ -60,10 +62,28 @@ final class AppLoader {
                 });
                 LOG.info("No app given: serving the bundled demo app");
             }
-            return app.load();
+            WsgiApplication loaded = app.load();
+            recommendInterpreters(app.runtime().installation().version());
+            return loaded;
         } catch (AppLoadException | PythonStartupException e) {
             return null;
         }
+    }
+
+    /**
+     * Process workers on Python 3.13+: the first worker says that sub-interpreters serve the same
+     * cores in one process, for far less memory (docs/benchmarks.md, "Memory": a further worker is
+     * a sub-interpreter of about 25 MB instead of a JVM of about 80), if the app's extension
+     * modules allow it.
+     */
+    private void recommendInterpreters(PythonVersion version) {
+        int n = settings.worker().workers();
+        if (n < 2 || settings.worker().kind() != WorkerOptions.Kind.PROCESS || !version.atLeast(3, 13)) return;
+        boolean first = WorkerIdentity.from(System.getenv()).map(identity -> identity.age() == 1).orElse(false);
+        if (!first) return;
+        LOG.info("Python {} can run the {} workers as sub-interpreters in one process: -k interpreter -w {} serves the same "
+                + "cores with a sub-interpreter instead of a JVM per worker, for far less memory, if every C extension the app "
+                + "imports supports sub-interpreters (the start names one that does not)", version, n, n);
     }
 
     private WsgiApplication.Spec spec() {

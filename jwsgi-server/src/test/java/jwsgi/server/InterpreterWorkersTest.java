@@ -202,6 +202,17 @@ class InterpreterWorkersTest {
         assertTrue(out.contains("run the app with process workers (-k sync)"), out);
     }
 
+    /** Process workers on 3.13: the first worker points to -k interpreter once it has loaded the app. */
+    @Test
+    void processWorkersOn313AreToldOfInterpreterWorkers() {
+        assumeTrue(Files.isExecutable(PY313), "needs pyenv's Python 3.13.0");
+        String hint = "can run the 2 workers as sub-interpreters in one process: -k interpreter -w 2";
+        try (ServerProcess s = ServerProcess.startRaw(List.of("--python", PY313.toString(), "--chdir", ServerProcess.APPS.toString(),
+                "-b", "127.0.0.1:0", "-w", "2", "lifecycle"), Map.of())) {
+            assertTrue(s.awaitOutput(hint, Duration.ofSeconds(60)), s.output());
+        }
+    }
+
     @Test
     void pythonsBefore313AreRefused() {
         ServerProcess p = ServerProcess.launch(args(Pythons.DEBIAN, "-w", "2", "lifecycle"), Map.of());
