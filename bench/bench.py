@@ -238,6 +238,13 @@ def estimate_seconds(scenarios, names, context, args):
     return total
 
 
+def caller_path(path):
+    """A path given on bench/run's command line, relative to where it was run (bench.py runs in bench/)."""
+    if not path:
+        return path
+    return os.path.join(os.environ.get("JWSGI_BENCH_CALLER_DIR", os.getcwd()), path)
+
+
 def main(argv):
     args, parser = parse_args(argv)
     if args.selfcheck:
@@ -256,7 +263,7 @@ def main(argv):
     jwsgi_procs = servers.jwsgi_processes(java, jar, measure.cores())
     context = context_for(java, jar, jwsgi_procs)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out_dir = args.out or os.path.join(BENCH, "results", stamp + ("-quick" if args.quick else ""))
+    out_dir = caller_path(args.out) or os.path.join(BENCH, "results", stamp + ("-quick" if args.quick else ""))
     os.makedirs(out_dir, exist_ok=True)
     if any(s.family == "static" for s in scenarios):
         context["static"] = static.write_files(os.path.join(out_dir, "static-files"))
@@ -266,7 +273,7 @@ def main(argv):
     full = (not args.quick and {s.name for s in scenarios} >= {s.name for s in default_scenarios}
             and set(names) >= set(servers.select(None)[0]) and args.rounds >= FULL_ROUNDS
             and args.duration >= FULL_DURATION)
-    chart_path = args.chart or (os.path.join(ROOT, "docs", "bench.png") if full else os.path.join(out_dir, "bench.png"))
+    chart_path = caller_path(args.chart) or (os.path.join(ROOT, "docs", "bench.png") if full else os.path.join(out_dir, "bench.png"))
 
     load = os.getloadavg()
     results = {
