@@ -58,10 +58,23 @@ class OpsServerTest {
         }
     }
 
+    /**
+     * Waits until the master reports {@code workers} ready: the server answers once its first
+     * worker listens, and a connection made before the second listens all goes to the first.
+     */
+    private static void awaitReady(String url, int workers) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (Metrics.sum(Metrics.scrape(url), "jwsgi_workers", l -> l.get("state").equals("ready")) < workers) {
+            if (System.nanoTime() - deadline > 0) throw new AssertionError("fewer than " + workers + " workers ready after 60 s");
+            Thread.sleep(20);
+        }
+    }
+
     @Test
     void oneScrapeShowsTheExactCountsOfEveryWorker() throws Exception {
         try (ServerProcess server = ServerProcess.start("lifecycle", "-w", "2", "--metrics-bind", "127.0.0.1:0")) {
             String url = Metrics.url(server);
+            awaitReady(url, 2);
             assertEquals(600, load(server, 6, 100));
             List<Metrics.Sample> s = scrapeUntil(url, "jwsgi_requests_total", 600);
             String why = Metrics.named(s, "jwsgi_requests_total").toString();
