@@ -252,9 +252,10 @@ public final class PythonApp implements AutoCloseable {
             serving = false;
             dog = watchdog;
         }
+        long deadline = System.nanoTime() + wait.toNanos();
         if (dog != null) dog.close();
         pool.stop(wait.toMillis());
-        boolean finalised = runtime.release(wait);
+        boolean finalised = runtime.release(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
         if (finalised) LOG.info("Stopped {}; Python finalised", options.app().app());
         else LOG.debug("Stopped {}", options.app().app());
     }

@@ -105,10 +105,8 @@ public final class WsgiHandler extends Handler.Abstract.NonBlocking {
     @Override
     protected void doStop() throws Exception {
         super.doStop();
-        if (starting != null && app != null) {
-            app.close();
-            app = null;
-        }
+        // The closed app stays: a request that still arrives gets its 503 rather than a null.
+        if (starting != null && app != null) app.close();
     }
 
     @Override
@@ -118,13 +116,14 @@ public final class WsgiHandler extends Handler.Abstract.NonBlocking {
         try {
             options.check().check(request);
         } catch (HttpException.RuntimeException e) {
-            refuse(request, response, callback, e.getCode(), e.getReason());
+            // Answered before the body is read; the server's error handler closes the connection.
+            Response.writeError(request, response, callback, e.getCode(), e.getReason());
             return true;
         }
         long length = request.getLength();
         BodyLimits limits = options.body();
         if (limits.maxBytes() > 0 && length > limits.maxBytes()) {
-            refuse(request, response, callback, HttpStatus.PAYLOAD_TOO_LARGE_413, BodyReader.tooLarge(limits));
+            Response.writeError(request, response, callback, HttpStatus.PAYLOAD_TOO_LARGE_413, BodyReader.tooLarge(limits));
             return true;
         }
         JettyExchange ex = new JettyExchange(request, response, callback, buffers, options.rootPath(), options.accessLogged());
@@ -144,10 +143,5 @@ public final class WsgiHandler extends Handler.Abstract.NonBlocking {
             new BodyReader(ex, length, limits, buffers, app::submit).run();
         }
         return true;
-    }
-
-    /** Answers before the body is read; the server's error handler closes the connection, as the rest of the request is unread. */
-    private static void refuse(Request request, Response response, Callback callback, int status, String reason) {
-        Response.writeError(request, response, callback, status, reason);
     }
 }

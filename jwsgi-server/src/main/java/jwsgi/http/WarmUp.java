@@ -20,7 +20,6 @@ import jwsgi.jetty.WsgiHandler;
 
 import org.eclipse.jetty.server.ConnectionFactory;
 import org.eclipse.jetty.server.Handler;
-import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
@@ -48,7 +47,6 @@ import org.slf4j.LoggerFactory;
  */
 final class WarmUp {
     private static final Logger LOG = LoggerFactory.getLogger(WarmUp.class);
-    /** Request attribute marking a warm-up request: the exchange then calls the warm-up app. */
     private static final long SETTLED_MS = 25;
     private static final long AT_LEAST_REQUESTS = 20_000;
     private static final Duration AT_LEAST = Duration.ofSeconds(1);
@@ -85,11 +83,9 @@ final class WarmUp {
                 return super.handle(request, response, callback);
             }
         });
-        server.start();
-        WarmUp warmUp = new WarmUp();
-        long start = System.nanoTime();
         try {
-            return warmUp.load(connector.getLocalPort(), start, limit);
+            server.start();
+            return new WarmUp().load(connector.getLocalPort(), System.nanoTime(), limit);
         } finally {
             server.stop();
         }
@@ -100,8 +96,12 @@ final class WarmUp {
         clients.add(client("warm-up-keep-alive", () -> keptAlive(port, "GET", null)));
         clients.add(client("warm-up-post", () -> keptAlive(port, "POST", BODY)));
         clients.add(client("warm-up-close", () -> closeEach(port)));
-        boolean settled = awaitSettled(start, limit, requests);
-        running = false;
+        boolean settled;
+        try {
+            settled = awaitSettled(start, limit, requests);
+        } finally {
+            running = false;
+        }
         for (Thread t : clients) t.join(5_000);
         Duration took = Duration.ofNanos(System.nanoTime() - start);
         LOG.info("Warmed up in {} s: {} requests through the worker's own request path; {}", String.format("%.1f", took.toMillis() / 1000.0),

@@ -36,6 +36,7 @@ public final class MetricsTable {
     static final int KEYS = 128;
 
     private static final VarHandle WORD = JAVA_LONG.varHandle();
+    /** Words reserved for {@link Field}s, so that adding one moves no other offset. */
     private static final int FIELDS = 8;
     /** Upper bounds (inclusive) of the histograms' buckets, in nanoseconds; one more bucket holds the rest. */
     private static final long[] BOUNDS_NANOS = bounds(Buckets.SECONDS);
@@ -44,6 +45,7 @@ public final class MetricsTable {
 
     static {
         if ((KEYS_AT + 2L * KEYS) * Long.BYTES > SLOT_BYTES) throw new ExceptionInInitializerError("a metrics slot overflows its page");
+        if (Field.values().length > FIELDS) throw new ExceptionInInitializerError("more metrics fields than FIELDS reserves");
     }
 
     /** The single-word values of a slot. */

@@ -83,10 +83,6 @@ public final class Systemd {
         send("STOPPING=1\nSTATUS=" + status);
     }
 
-    public void status(String status) {
-        send("STATUS=" + status);
-    }
-
     private void send(String message) {
         if (socket == null) return;
         try {

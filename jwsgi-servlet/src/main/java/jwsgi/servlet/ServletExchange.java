@@ -71,7 +71,8 @@ final class ServletExchange implements Exchange {
     private final CompletableFuture<Throwable> end = new CompletableFuture<>();
     private ResponseHead head;
     private boolean headApplied;
-    private byte[] staged = new byte[INITIAL_BUFFER];
+    /** Made at the first chunk: a file, an error or a refusal needs none. */
+    private byte[] staged;
     private int stagedLength;
     private ServletOutputStream out;
 
@@ -243,7 +244,8 @@ final class ServletExchange implements Exchange {
     public void stage(MemorySegment data, long length) {
         long needed = stagedLength + length;
         if (needed > Integer.MAX_VALUE - 8) throw new IllegalStateException("a body chunk of " + length + " bytes");
-        if (needed > staged.length) staged = java.util.Arrays.copyOf(staged, (int) Math.max(needed, staged.length * 2L));
+        if (staged == null) staged = new byte[(int) Math.max(needed, INITIAL_BUFFER)];
+        else if (needed > staged.length) staged = java.util.Arrays.copyOf(staged, (int) Math.max(needed, staged.length * 2L));
         MemorySegment.copy(data, ValueLayout.JAVA_BYTE, 0, staged, stagedLength, (int) length);
         stagedLength += (int) length;
     }

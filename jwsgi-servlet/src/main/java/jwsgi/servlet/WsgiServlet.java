@@ -120,8 +120,8 @@ public class WsgiServlet extends HttpServlet {
     /** Closes the app when this servlet started it: queued requests get 503, and Python is finalised when it was the last. */
     @Override
     public void destroy() {
+        // The closed app stays: a request that still arrives gets its 503 rather than a null.
         if (owned && app != null) app.close();
-        app = null;
         super.destroy();
     }
 }
