@@ -58,6 +58,8 @@ class WarmUpTest {
             assertTrue(Long.parseLong(warmed.group(1)) > 100, "warm-up requests: " + warmed.group(1));
             assertTrue(s.output().indexOf("Warmed up") < s.output().indexOf("Listening at"),
                     "warmed up before the worker was ready:\n" + s.output());
+            // --max-requests 3 would have been reached hundreds of times over, long before the worker listened.
+            assertTrue(!s.output().contains("Served --max-requests"), "warm-up requests were counted:\n" + s.output());
             assertTrue(!Files.exists(seen), "the app saw no warm-up request");
             assertTrue(!Files.exists(hooked), "no hook ran for a warm-up request");
             assertEquals("mine", Http.get(s.url() + "/first").body());
@@ -67,9 +69,12 @@ class WarmUpTest {
             long worker = s.workerPid();
             Http.get(s.url() + "/second");
             assertEquals(worker, s.workerPid(), "two requests of --max-requests 3: warm-up requests were not counted");
+            Http.get(s.url() + "/third");
+            assertTrue(s.awaitOutput("Served --max-requests (3 requests)", Duration.ofSeconds(10)),
+                    "the third real request reaches --max-requests:\n" + s.output());
         }
         List<String> logged = Files.readAllLines(access);
-        assertEquals(2, logged.size(), "access log:\n" + String.join("\n", logged));
+        assertEquals(3, logged.size(), "access log:\n" + String.join("\n", logged));
         assertTrue(logged.get(0).contains("/first"), logged.get(0));
     }
 

@@ -96,9 +96,16 @@ class SystemdTest {
             assertTrue(server.output().contains("Using the socket systemd passed (web): 127.0.0.1:" + server.port() + "; --bind is not used"),
                     server.output());
             assertEquals(200, Http.get(server.url() + "/pid").statusCode());
-            server.signal("HUP");  // a reload keeps systemd's socket
+            List<Long> before = server.workerPids();
+            server.signal("HUP");  // a reload keeps systemd's socket: the new workers serve on it
             assertTrue(server.awaitOutput("Hang up: Master", Duration.ofSeconds(10)), server.output());
-            for (int i = 0; i < 20; i++) assertEquals(200, Http.get(server.url() + "/pid").statusCode());
+            List<Long> after = server.awaitWorkers(2, before, Duration.ofSeconds(60));
+            for (int i = 0; i < 20; i++) {
+                var response = Http.get(server.url() + "/pid");
+                assertEquals(200, response.statusCode());
+                var pid = java.util.regex.Pattern.compile("\"pid\": (\\d+)").matcher(response.body());
+                assertTrue(pid.find() && after.contains(Long.parseLong(pid.group(1))), "served by a new worker " + after + ": " + response.body());
+            }
         }
     }
 }
