@@ -83,7 +83,8 @@ final class CoarseScheduler extends AbstractLifeCycle implements Scheduler {
             if (++ticks % PURGE_TICKS == 0 && due.size() > PURGE_ABOVE) due.removeIf(Timed::isCancelled);
             for (Timed t; (t = due.peek()) != null && t.deadline - now <= 0; ) {
                 due.poll();
-                if (t.claim()) runQuietly(t.task);
+                Runnable task = t.claim();
+                if (task != null) runQuietly(task);
             }
         }
     }
@@ -96,11 +97,17 @@ final class CoarseScheduler extends AbstractLifeCycle implements Scheduler {
         }
     }
 
-    /** A task, its deadline, and whether it is still waiting, ran or was cancelled. */
+    /**
+     * A task, its deadline, and whether it is still waiting, ran or was cancelled. A cancelled
+     * one drops its task at once: it may wait here up to a purge, and a connection's idle
+     * timeout would keep the whole closed connection reachable that long, past young
+     * collections into the old generation (docs/benchmarks.md, "Memory").
+     */
     private static final class Timed extends AtomicInteger implements Task {
         private static final int WAITING = 0;
         private static final int DONE = 1;
-        final Runnable task;
+        /** Null once claimed or cancelled; written only by the thread whose compareAndSet ended the wait. */
+        private Runnable task;
         final long deadline;
 
         Timed(Runnable task, long deadline) {
@@ -112,13 +119,19 @@ final class CoarseScheduler extends AbstractLifeCycle implements Scheduler {
             return get() != WAITING;
         }
 
-        boolean claim() {
-            return compareAndSet(WAITING, DONE);
+        /** The task to run now, or null when it was cancelled. */
+        Runnable claim() {
+            if (!compareAndSet(WAITING, DONE)) return null;
+            Runnable r = task;
+            task = null;
+            return r;
         }
 
         @Override
         public boolean cancel() {
-            return compareAndSet(WAITING, DONE);
+            if (!compareAndSet(WAITING, DONE)) return false;
+            task = null;
+            return true;
         }
     }
 }
