@@ -66,10 +66,10 @@ abstract class CgiConnection<S extends CgiStream> extends AbstractMetaDataConnec
 
     /**
      * Starts a request from the variables the front server sent: it runs on Jetty's channel
-     * with the variables as the {@link CgiRequestCustomizer#VARIABLES} attribute. Variables that
-     * do not make a request close the connection (false).
+     * with the variables as the {@link CgiRequestCustomizer#VARIABLES} attribute, on this thread
+     * ({@code inline}) or on the pool's. Variables that do not make a request close the connection (false).
      */
-    final boolean startRequest(List<Map.Entry<String, String>> vars, BiFunction<HttpChannel, MetaData.Request, S> newStream) {
+    final boolean startRequest(List<Map.Entry<String, String>> vars, BiFunction<HttpChannel, MetaData.Request, S> newStream, boolean inline) {
         MetaData.Request request;
         try {
             request = CgiRequestCustomizer.metaData(vars);
@@ -83,7 +83,8 @@ abstract class CgiConnection<S extends CgiStream> extends AbstractMetaDataConnec
         channel.setHttpStream(s);
         Runnable task = channel.onRequest(request);
         channel.getRequest().setAttribute(CgiRequestCustomizer.VARIABLES, List.copyOf(vars));
-        getConnector().getExecutor().execute(task);
+        if (inline) task.run();
+        else getConnector().getExecutor().execute(task);
         return true;
     }
 

@@ -148,7 +148,8 @@ final class FastCgiConnection extends CgiConnection<FastCgiConnection.Stream> {
             List<Map.Entry<String, String>> vars = params;
             params = null;
             if (vars == null) return false;
-            startRequest(vars, Stream::new);
+            // Its parser must return first: the body's records follow the parameters.
+            startRequest(vars, Stream::new, false);
             return stopped = true;
         }
 

@@ -36,6 +36,13 @@ import org.slf4j.LoggerFactory;
 final class UwsgiConnection extends CgiConnection<UwsgiConnection.Stream> {
     private static final Logger LOG = LoggerFactory.getLogger(UwsgiConnection.class);
     static final String PROTOCOL_NAME = "uwsgi";
+    /**
+     * The request packet's first buffer; a larger packet (its header says how large) gets one of
+     * its size. nginx's uwsgi_params make packets of about 1 KiB; a buffer of the largest packet
+     * (64 KiB, beyond the pool's sizes) per connection was garbage the young generation could not
+     * hold under load: it filled the old one and the collector ran all the time (docs/benchmarks.md).
+     */
+    private static final int FIRST_BUFFER = 4096;
 
     private final long headerTimeoutNanos;
     /** When the first byte of the request packet arrived; 0 before. */
@@ -53,16 +60,22 @@ final class UwsgiConnection extends CgiConnection<UwsgiConnection.Stream> {
     @Override
     public void onFillable() {
         if (stream != null) return;
-        if (input == null) input = pool.acquire(UwsgiPacket.MAX_SIZE, false);
+        if (input == null) input = pool.acquire(FIRST_BUFFER, false);
         ByteBuffer buffer = input.getByteBuffer();
         try {
             while (true) {
                 List<Map.Entry<String, String>> vars = UwsgiPacket.parse(buffer);
                 if (vars != null) {
-                    startRequest(vars, Stream::new);
+                    // The packet is all the framing there is: the request runs on the thread that
+                    // read it, as Jetty's HttpConnection runs its requests, without a hand-off
+                    // (two context switches per request, measured: docs/benchmarks.md).
+                    startRequest(vars, Stream::new, true);
                     return;
                 }
-                if (BufferUtil.space(buffer) == 0) throw new UwsgiPacket.Malformed("uwsgi packet larger than its header says");
+                if (BufferUtil.space(buffer) == 0) {
+                    if (UwsgiPacket.size(buffer) <= buffer.capacity()) throw new UwsgiPacket.Malformed("uwsgi packet larger than its header says");
+                    buffer = growInput(UwsgiPacket.size(buffer));
+                }
                 if (packetStart != 0 && headerTimeoutNanos > 0 && NanoTime.since(packetStart) > headerTimeoutNanos) {
                     throw new UwsgiPacket.Malformed("the request packet took more than --header-timeout to arrive");
                 }
@@ -83,6 +96,18 @@ final class UwsgiConnection extends CgiConnection<UwsgiConnection.Stream> {
             LOG.debug("uwsgi connection failed while reading the request", e);
             close();
         }
+    }
+
+    /** Moves what the input buffer holds into one of {@code size} bytes. */
+    private ByteBuffer growInput(int size) {
+        RetainableByteBuffer larger = pool.acquire(size, false);
+        ByteBuffer into = larger.getByteBuffer();
+        int pos = BufferUtil.flipToFill(into);
+        into.put(input.getByteBuffer());
+        BufferUtil.flipToFlush(into, pos);
+        input.release();
+        input = larger;
+        return into;
     }
 
     @Override

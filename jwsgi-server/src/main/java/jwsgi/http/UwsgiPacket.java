@@ -16,8 +16,6 @@ import java.util.Map;
  */
 final class UwsgiPacket {
     static final int HEADER_SIZE = 4;
-    /** The largest packet: the header plus the largest 16-bit size. */
-    static final int MAX_SIZE = HEADER_SIZE + 0xFFFF;
 
     private UwsgiPacket() {}
 
@@ -26,6 +24,13 @@ final class UwsgiPacket {
         Malformed(String message) {
             super(message, null, false, false);
         }
+    }
+
+    /** The size of the packet at the buffer's position, header included, or -1 before its header is in. */
+    static int size(ByteBuffer buffer) {
+        if (buffer.remaining() < HEADER_SIZE) return -1;
+        int start = buffer.position();
+        return HEADER_SIZE + ((buffer.get(start + 1) & 0xFF) | (buffer.get(start + 2) & 0xFF) << 8);
     }
 
     /**
@@ -40,7 +45,7 @@ final class UwsgiPacket {
         if (buffer.remaining() < HEADER_SIZE) return null;
         int start = buffer.position();
         int modifier1 = buffer.get(start) & 0xFF;
-        int size = (buffer.get(start + 1) & 0xFF) | (buffer.get(start + 2) & 0xFF) << 8;
+        int size = size(buffer) - HEADER_SIZE;
         if (modifier1 != 0) {
             throw new Malformed("uwsgi packet with modifier1 " + modifier1 + ": only WSGI requests (0) are served");
         }

@@ -382,6 +382,28 @@ class FrontEndTest {
         }
     }
 
+    /** A packet larger than the first buffer (4 KiB) is read whole, and the body after it too. */
+    @Test
+    void aLargeUwsgiPacketAndTheBodyAfterIt() throws IOException {
+        String large = "c".repeat(40_000);
+        try (java.net.Socket s = connect("127.0.0.1", uwsgi.port())) {
+            s.getOutputStream().write(CgiWire.uwsgi(0, List.of(Map.entry("REQUEST_METHOD", "GET"), Map.entry("REQUEST_URI", "/environ"),
+                    Map.entry("MY_SETTING", large))));
+            JsonNode env = jsonBody(new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1));
+            assertEquals(large, value(env, "MY_SETTING"));
+        }
+        try (java.net.Socket s = connect("127.0.0.1", uwsgi.port())) {
+            byte[] packet = CgiWire.uwsgi(0, List.of(Map.entry("REQUEST_METHOD", "POST"), Map.entry("REQUEST_URI", "/input/read"),
+                    Map.entry("CONTENT_LENGTH", "11"), Map.entry("MY_SETTING", large)));
+            byte[] body = "hello world".getBytes(StandardCharsets.US_ASCII);
+            byte[] both = java.util.Arrays.copyOf(packet, packet.length + body.length);
+            System.arraycopy(body, 0, both, packet.length, body.length);
+            s.getOutputStream().write(both);
+            String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertTrue(response.endsWith("[\"hello world\"]"), "the body after a large packet: " + response);
+        }
+    }
+
     @Test
     void aMalformedUwsgiPacketClosesTheConnection() throws IOException {
         try (java.net.Socket s = connect("127.0.0.1", uwsgi.port())) {
