@@ -155,6 +155,7 @@ def memory(args):
     flask313 = flask_dir_313()
     configs = [
         ("gunicorn -w 2 (3.11)", lambda p: gunicorn(p, ["-w", "2", "flask_app:app"], BENCH_APPS)),
+        ("gunicorn -w 5 (3.11)", lambda p: gunicorn(p, ["-w", "5", "flask_app:app"], BENCH_APPS)),
         ("jwsgi -w 1 (3.11)", lambda p: jwsgi(p, ["-w", "1", "flask_app:app"], chdir=BENCH_APPS)),
         ("jwsgi -w 2 (3.11)", lambda p: jwsgi(p, ["-w", "2", "flask_app:app"], chdir=BENCH_APPS)),
         ("jwsgi -k interpreter -w 2 (3.13)", lambda p: jwsgi(p, ["-k", "interpreter", "-w", "2", "--pythonpath", flask313,
