@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import jwsgi.config.AddressList;
 import jwsgi.config.Bind;
 import jwsgi.config.LimitOptions;
 import jwsgi.config.ListenerOptions;
@@ -282,18 +283,29 @@ public final class HttpServer {
     }
 
     /**
-     * Runs synthetic requests through a private copy of this server's HTTP/1.1 and WSGI path until
+     * Runs synthetic requests through a private copy of this server's HTTP/1.1 (or uwsgi) and WSGI path until
      * the JIT has compiled it, or for at most {@code limit} ({@link WarmUp}); before {@link #start},
      * with the pool started.
      */
     public void warmUp(Duration limit) throws Exception {
-        ConnectionFactory h1 = new GuardedHttpConnectionFactory(configuration(), new HeadLimits(options.limits()),
-                options.limits().headerTimeout());
+        ConnectionFactory connections;
+        WarmUp.Wire wire;
+        if (frontend.listener().protocol() == ListenerOptions.Protocol.UWSGI) {
+            HttpConfiguration config = configuration();
+            config.setHttpCompliance(HttpCompliance.STRICT.with("CGI", HttpCompliance.Violation.MISMATCHED_AUTHORITY));
+            // The warm-up's own client, on loopback, whatever --uwsgi-allow-from says of real ones.
+            config.addCustomizer(new CgiRequestCustomizer(AddressList.parse("127.0.0.1")));
+            connections = new UwsgiConnectionFactory(config, options.limits().headerTimeout());
+            wire = WarmUp.Wire.UWSGI;
+        } else {
+            connections = new GuardedHttpConnectionFactory(configuration(), new HeadLimits(options.limits()), options.limits().headerTimeout());
+            wire = WarmUp.Wire.HTTP;
+        }
         WorkerPool pool = app.pool();
         LimitOptions.Settings limits = options.limits();
         WsgiHandler.Options handling = new WsgiHandler.Options("",
                 new BodyLimits(limits.body(), limits.bodyMemory(), limits.bodyTimeout(), limits.bodyMinRate()), false, WsgiHandler.RequestCheck.NONE);
-        WarmUp.run(app, handling, h1, sharedAcceptors(pool), selectors(pool), limit);
+        WarmUp.run(app, handling, connections, wire, sharedAcceptors(pool), selectors(pool), limit);
     }
 
     /**

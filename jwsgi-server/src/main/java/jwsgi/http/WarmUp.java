@@ -1,6 +1,7 @@
 package jwsgi.http;
 
 import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -38,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * <p>The copy is a Jetty server of its own with the same connection handling, request handler
  * classes and {@link WorkerPool}, so the code compiled is the code that serves: connections
  * served on their accepting thread and kept-alive ones on a selector, GET and POST, bodies in one
- * chunk and in several. Its requests run jwsgi's warm-up app in each interpreter (marked with
+ * chunk and in several; uwsgi packets when the listener speaks uwsgi. Its requests run jwsgi's warm-up app in each interpreter (marked with
  * {@link RequestAttributes#WARM_UP}), never the user's app; no hook, --max-requests count or log sees them.
  *
  * <p>The JIT is taken as settled once the path has run often enough for its hottest methods to
@@ -56,6 +57,9 @@ final class WarmUp {
     /** What a warm-up did: its requests, how long it took, and whether the JIT settled before the limit. */
     record Result(long requests, Duration took, boolean settled) {}
 
+    /** What the warm-up's clients speak: the protocol of the worker's shared listener. */
+    enum Wire { HTTP, UWSGI }
+
     private final AtomicLong requests = new AtomicLong();
     private volatile boolean running = true;
 
@@ -65,10 +69,11 @@ final class WarmUp {
      * Runs the warm-up for at most {@code limit}; returns once every client and the private
      * server have stopped.
      *
-     * @param connections how to speak HTTP/1.1 as the real listeners do
+     * @param connections how to speak the listeners' protocol as the real listeners do
+     * @param wire        that protocol, for the clients
      * @param acceptors   the accepting threads the real shared listener has
      */
-    static Result run(PythonApp app, WsgiHandler.Options handling, ConnectionFactory connections, int acceptors, int selectors,
+    static Result run(PythonApp app, WsgiHandler.Options handling, ConnectionFactory connections, Wire wire, int acceptors, int selectors,
                       Duration limit) throws Exception {
         QueuedThreadPool threads = new HttpThreadPool(16, 4, 1_000, app.pool().threadFactory());
         threads.setName("warm-up");
@@ -85,17 +90,23 @@ final class WarmUp {
         });
         try {
             server.start();
-            return new WarmUp().load(connector.getLocalPort(), System.nanoTime(), limit);
+            return new WarmUp().load(connector.getLocalPort(), wire, System.nanoTime(), limit);
         } finally {
             server.stop();
         }
     }
 
-    private Result load(int port, long start, Duration limit) throws InterruptedException {
+    private Result load(int port, Wire wire, long start, Duration limit) throws InterruptedException {
         List<Thread> clients = new ArrayList<>();
-        clients.add(client("warm-up-keep-alive", () -> keptAlive(port, "GET", null)));
-        clients.add(client("warm-up-post", () -> keptAlive(port, "POST", BODY)));
-        clients.add(client("warm-up-close", () -> closeEach(port)));
+        if (wire == Wire.UWSGI) {
+            // The protocol carries one request per connection.
+            clients.add(client("warm-up-uwsgi-get", () -> uwsgiEach(port, "GET", null)));
+            clients.add(client("warm-up-uwsgi-post", () -> uwsgiEach(port, "POST", BODY)));
+        } else {
+            clients.add(client("warm-up-keep-alive", () -> keptAlive(port, "GET", null)));
+            clients.add(client("warm-up-post", () -> keptAlive(port, "POST", BODY)));
+            clients.add(client("warm-up-close", () -> closeEach(port)));
+        }
         boolean settled;
         try {
             settled = awaitSettled(start, limit, requests);
@@ -104,8 +115,8 @@ final class WarmUp {
         }
         for (Thread t : clients) t.join(5_000);
         Duration took = Duration.ofNanos(System.nanoTime() - start);
-        LOG.info("Warmed up in {} s: {} requests through the worker's own request path; {}", String.format("%.1f", took.toMillis() / 1000.0),
-                requests.get(), settled ? "the JIT has compiled it" : "the JIT was still compiling at --warmup's limit");
+        LOG.info("Warmed up in {} s: {} {} requests through the worker's own request path; {}", String.format("%.1f", took.toMillis() / 1000.0),
+                requests.get(), wire == Wire.UWSGI ? "uwsgi" : "HTTP", settled ? "the JIT has compiled it" : "the JIT was still compiling at --warmup's limit");
         return new Result(requests.get(), took, settled);
     }
 
@@ -165,6 +176,44 @@ final class WarmUp {
                 if (read(new BufferedInputStream(socket.getInputStream()))) requests.incrementAndGet();
             }
         }
+    }
+
+    /** One uwsgi request per connection, as nginx's uwsgi_pass sends them. */
+    private void uwsgiEach(int port, String method, byte[] body) throws IOException {
+        for (int i = 0; running; i++) {
+            try (Socket socket = connect(port)) {
+                OutputStream out = socket.getOutputStream();
+                out.write(uwsgiPacket(method, SIZES[i % SIZES.length], body));
+                if (body != null) out.write(body);
+                out.flush();
+                if (read(new BufferedInputStream(socket.getInputStream()))) requests.incrementAndGet();
+            }
+        }
+    }
+
+    /** The request packet nginx's uwsgi_params make: the CGI variables, each a 16-bit little-endian length and the bytes. */
+    private static byte[] uwsgiPacket(String method, int size, byte[] body) {
+        List<String> vars = new ArrayList<>(List.of("REQUEST_METHOD", method, "REQUEST_URI", "/warm-up?" + size, "PATH_INFO", "/warm-up",
+                "QUERY_STRING", Integer.toString(size), "SERVER_PROTOCOL", "HTTP/1.1", "REQUEST_SCHEME", "http",
+                "REMOTE_ADDR", "127.0.0.1", "REMOTE_PORT", "40000", "SERVER_NAME", "127.0.0.1", "SERVER_PORT", "80",
+                "HTTP_HOST", "127.0.0.1", "HTTP_USER_AGENT", "jwsgi-warm-up", "HTTP_ACCEPT", "*/*"));
+        if (body != null) {
+            vars.addAll(List.of("CONTENT_LENGTH", Integer.toString(body.length), "CONTENT_TYPE", "application/x-www-form-urlencoded"));
+        }
+        ByteArrayOutputStream packed = new ByteArrayOutputStream(512);
+        for (String v : vars) {
+            byte[] b = v.getBytes(StandardCharsets.ISO_8859_1);
+            packed.write(b.length & 0xFF);
+            packed.write(b.length >> 8);
+            packed.writeBytes(b);
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream(packed.size() + UwsgiPacket.HEADER_SIZE);
+        out.write(0);
+        out.write(packed.size() & 0xFF);
+        out.write(packed.size() >> 8);
+        out.write(0);
+        out.writeBytes(packed.toByteArray());
+        return out.toByteArray();
     }
 
     private static Socket connect(int port) throws IOException {

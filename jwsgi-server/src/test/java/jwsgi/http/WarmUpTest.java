@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * --max-requests never see them.
  */
 class WarmUpTest {
-    private static final Pattern WARMED = Pattern.compile("Warmed up in [\\d.]+ s: (\\d+) requests");
+    private static final Pattern WARMED = Pattern.compile("Warmed up in [\\d.]+ s: (\\d+) (HTTP|uwsgi) requests");
 
     @Test
     void theWorkerWarmsUpBeforeItServesAndNothingOfTheUsersSeesIt(@TempDir Path dir) throws Exception {
@@ -56,6 +56,7 @@ class WarmUpTest {
             Matcher warmed = WARMED.matcher(s.output());
             assertTrue(warmed.find(), "the worker says it warmed up:\n" + s.output());
             assertTrue(Long.parseLong(warmed.group(1)) > 100, "warm-up requests: " + warmed.group(1));
+            assertEquals("HTTP", warmed.group(2), "the requests the listener takes");
             assertTrue(s.output().indexOf("Warmed up") < s.output().indexOf("Listening at"),
                     "warmed up before the worker was ready:\n" + s.output());
             // --max-requests 3 would have been reached hundreds of times over, long before the worker listened.
@@ -80,5 +81,23 @@ class WarmUpTest {
 
     private static String pyString(Path p) {
         return "'" + p.toString().replace("\\", "\\\\").replace("'", "\\'") + "'";
+    }
+
+    /** Behind uwsgi_pass, the warm-up speaks uwsgi: the path compiled is the one nginx's requests take. */
+    @Test
+    void aUwsgiListenerIsWarmedUpWithUwsgiRequests() throws Exception {
+        try (ServerProcess s = ServerProcess.startRaw(List.of("--python", Pythons.DEBIAN.toString(), "-b", "127.0.0.1:0", "-w", "1",
+                "--warmup", "2", "--protocol", "uwsgi"), Map.of())) {
+            Matcher warmed = WARMED.matcher(s.output());
+            assertTrue(warmed.find(), "the worker says it warmed up:\n" + s.output());
+            assertTrue(Long.parseLong(warmed.group(1)) > 100, "warm-up requests: " + warmed.group(1) + "\n" + s.output());
+            assertEquals("uwsgi", warmed.group(2), "the requests the listener takes");
+            try (java.net.Socket socket = new java.net.Socket("127.0.0.1", s.port())) {
+                socket.getOutputStream().write(UwsgiPacketTest.packet(0, "REQUEST_METHOD", "GET", "REQUEST_URI", "/", "PATH_INFO", "/",
+                        "SERVER_NAME", "127.0.0.1", "SERVER_PORT", "80", "SERVER_PROTOCOL", "HTTP/1.1", "HTTP_HOST", "127.0.0.1"));
+                String response = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+                assertTrue(response.startsWith("HTTP/1.1 200"), "a real uwsgi request after the warm-up:\n" + response);
+            }
+        }
     }
 }
