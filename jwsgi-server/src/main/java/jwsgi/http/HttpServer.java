@@ -199,10 +199,7 @@ public final class HttpServer {
                 proxy.secureSchemeHeaders());
         switch (listener.protocol()) {
             case UWSGI, FASTCGI -> {
-                HttpConfiguration config = configuration();
-                // SERVER_NAME/SERVER_PORT (the request's authority) may differ from the client's Host: server_name is not the host asked for.
-                config.setHttpCompliance(HttpCompliance.STRICT.with("CGI", HttpCompliance.Violation.MISMATCHED_AUTHORITY));
-                config.addCustomizer(new CgiRequestCustomizer(proxy.cgiAllow()));
+                HttpConfiguration config = cgiConfiguration(proxy.cgiAllow());
                 config.addCustomizer(trustedProxy);
                 ConnectionFactory cgi = listener.protocol() == ListenerOptions.Protocol.UWSGI
                         ? new UwsgiConnectionFactory(config, options.limits().headerTimeout()) : new FastCgiConnectionFactory(config);
@@ -252,6 +249,15 @@ public final class HttpServer {
         return h2;
     }
 
+    /** For uwsgi and FastCGI: requests made from the variables of front servers in {@code allowed}. */
+    private HttpConfiguration cgiConfiguration(AddressList allowed) {
+        HttpConfiguration config = configuration();
+        // SERVER_NAME/SERVER_PORT (the request's authority) may differ from the client's Host: server_name is not the host asked for.
+        config.setHttpCompliance(HttpCompliance.STRICT.with("CGI", HttpCompliance.Violation.MISMATCHED_AUTHORITY));
+        config.addCustomizer(new CgiRequestCustomizer(allowed));
+        return config;
+    }
+
     private HttpConfiguration configuration() {
         HttpConfiguration config = new HttpConfiguration();
         config.setSendServerVersion(false);
@@ -291,11 +297,8 @@ public final class HttpServer {
         ConnectionFactory connections;
         WarmUp.Wire wire;
         if (frontend.listener().protocol() == ListenerOptions.Protocol.UWSGI) {
-            HttpConfiguration config = configuration();
-            config.setHttpCompliance(HttpCompliance.STRICT.with("CGI", HttpCompliance.Violation.MISMATCHED_AUTHORITY));
             // The warm-up's own client, on loopback, whatever --uwsgi-allow-from says of real ones.
-            config.addCustomizer(new CgiRequestCustomizer(AddressList.parse("127.0.0.1")));
-            connections = new UwsgiConnectionFactory(config, options.limits().headerTimeout());
+            connections = new UwsgiConnectionFactory(cgiConfiguration(AddressList.parse("127.0.0.1")), options.limits().headerTimeout());
             wire = WarmUp.Wire.UWSGI;
         } else {
             connections = new GuardedHttpConnectionFactory(configuration(), new HeadLimits(options.limits()), options.limits().headerTimeout());
