@@ -65,17 +65,18 @@ abstract class CgiConnection<S extends CgiStream> extends AbstractMetaDataConnec
     }
 
     /**
-     * Starts a request from the variables the front server sent: it runs on Jetty's channel
-     * with the variables as the {@link CgiRequestCustomizer#VARIABLES} attribute, on this thread
-     * ({@code inline}) or on the pool's. Variables that do not make a request close the connection (false).
+     * Starts a request from the variables the front server sent, on Jetty's channel with the
+     * variables as the {@link CgiRequestCustomizer#VARIABLES} attribute; the protocol runs the
+     * returned task where its framing allows. Variables that do not make a request close the
+     * connection (null).
      */
-    final boolean startRequest(List<Map.Entry<String, String>> vars, BiFunction<HttpChannel, MetaData.Request, S> newStream, boolean inline) {
+    final Runnable startRequest(List<Map.Entry<String, String>> vars, BiFunction<HttpChannel, MetaData.Request, S> newStream) {
         MetaData.Request request;
         try {
             request = CgiRequestCustomizer.metaData(vars);
         } catch (IllegalArgumentException e) {
             closeBadConnection(e.getMessage());
-            return false;
+            return null;
         }
         HttpChannel channel = new HttpChannel.DefaultFactory().newHttpChannel(this);
         S s = newStream.apply(channel, request);
@@ -83,9 +84,7 @@ abstract class CgiConnection<S extends CgiStream> extends AbstractMetaDataConnec
         channel.setHttpStream(s);
         Runnable task = channel.onRequest(request);
         channel.getRequest().setAttribute(CgiRequestCustomizer.VARIABLES, List.copyOf(vars));
-        if (inline) task.run();
-        else getConnector().getExecutor().execute(task);
-        return true;
+        return task;
     }
 
     /** The front server sent what the protocol does not allow: say so and drop the connection. */

@@ -148,8 +148,9 @@ final class FastCgiConnection extends CgiConnection<FastCgiConnection.Stream> {
             List<Map.Entry<String, String>> vars = params;
             params = null;
             if (vars == null) return false;
-            // Its parser must return first: the body's records follow the parameters.
-            startRequest(vars, Stream::new, false);
+            Runnable task = startRequest(vars, Stream::new);
+            // On the pool: the parser must return first, as the body's records follow the parameters.
+            if (task != null) getExecutor().execute(task);
             return stopped = true;
         }
 

@@ -66,15 +66,17 @@ final class UwsgiConnection extends CgiConnection<UwsgiConnection.Stream> {
             while (true) {
                 List<Map.Entry<String, String>> vars = UwsgiPacket.parse(buffer);
                 if (vars != null) {
+                    Runnable task = startRequest(vars, Stream::new);
                     // The packet is all the framing there is: the request runs on the thread that
                     // read it, as Jetty's HttpConnection runs its requests, without a hand-off
                     // (two context switches per request, measured: docs/benchmarks.md).
-                    startRequest(vars, Stream::new, true);
+                    if (task != null) task.run();
                     return;
                 }
                 if (BufferUtil.space(buffer) == 0) {
-                    if (UwsgiPacket.size(buffer) <= buffer.capacity()) throw new UwsgiPacket.Malformed("uwsgi packet larger than its header says");
-                    buffer = growInput(UwsgiPacket.size(buffer));
+                    int size = UwsgiPacket.size(buffer);
+                    if (size <= buffer.capacity()) throw new UwsgiPacket.Malformed("uwsgi packet larger than its header says");
+                    buffer = growInput(size);
                 }
                 if (packetStart != 0 && headerTimeoutNanos > 0 && NanoTime.since(packetStart) > headerTimeoutNanos) {
                     throw new UwsgiPacket.Malformed("the request packet took more than --header-timeout to arrive");

@@ -1,5 +1,6 @@
 package jwsgi.http;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -24,6 +25,24 @@ final class UwsgiPacket {
         Malformed(String message) {
             super(message, null, false, false);
         }
+    }
+
+    /** The packet of these variables, as nginx's uwsgi_pass writes it ({@code nameValues}: name, value, name, value...). */
+    static byte[] encode(List<String> nameValues) {
+        ByteArrayOutputStream vars = new ByteArrayOutputStream(512);
+        for (String s : nameValues) {
+            byte[] b = s.getBytes(StandardCharsets.ISO_8859_1);
+            vars.write(b.length & 0xFF);
+            vars.write(b.length >> 8);
+            vars.writeBytes(b);
+        }
+        ByteArrayOutputStream packet = new ByteArrayOutputStream(HEADER_SIZE + vars.size());
+        packet.write(0);
+        packet.write(vars.size() & 0xFF);
+        packet.write(vars.size() >> 8);
+        packet.write(0);
+        packet.writeBytes(vars.toByteArray());
+        return packet.toByteArray();
     }
 
     /** The size of the packet at the buffer's position, header included, or -1 before its header is in. */

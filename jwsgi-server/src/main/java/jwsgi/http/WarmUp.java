@@ -1,7 +1,6 @@
 package jwsgi.http;
 
 import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -58,7 +57,15 @@ final class WarmUp {
     record Result(long requests, Duration took, boolean settled) {}
 
     /** What the warm-up's clients speak: the protocol of the worker's shared listener. */
-    enum Wire { HTTP, UWSGI }
+    enum Wire {
+        HTTP("HTTP"), UWSGI("uwsgi");
+
+        final String label;
+
+        Wire(String label) {
+            this.label = label;
+        }
+    }
 
     private final AtomicLong requests = new AtomicLong();
     private volatile boolean running = true;
@@ -116,7 +123,7 @@ final class WarmUp {
         for (Thread t : clients) t.join(5_000);
         Duration took = Duration.ofNanos(System.nanoTime() - start);
         LOG.info("Warmed up in {} s: {} {} requests through the worker's own request path; {}", String.format("%.1f", took.toMillis() / 1000.0),
-                requests.get(), wire == Wire.UWSGI ? "uwsgi" : "HTTP", settled ? "the JIT has compiled it" : "the JIT was still compiling at --warmup's limit");
+                requests.get(), wire.label, settled ? "the JIT has compiled it" : "the JIT was still compiling at --warmup's limit");
         return new Result(requests.get(), took, settled);
     }
 
@@ -180,10 +187,12 @@ final class WarmUp {
 
     /** One uwsgi request per connection, as nginx's uwsgi_pass sends them. */
     private void uwsgiEach(int port, String method, byte[] body) throws IOException {
+        byte[][] packets = new byte[SIZES.length][];
+        for (int i = 0; i < SIZES.length; i++) packets[i] = uwsgiPacket(method, SIZES[i], body);
         for (int i = 0; running; i++) {
             try (Socket socket = connect(port)) {
                 OutputStream out = socket.getOutputStream();
-                out.write(uwsgiPacket(method, SIZES[i % SIZES.length], body));
+                out.write(packets[i % SIZES.length]);
                 if (body != null) out.write(body);
                 out.flush();
                 if (read(new BufferedInputStream(socket.getInputStream()))) requests.incrementAndGet();
@@ -191,7 +200,7 @@ final class WarmUp {
         }
     }
 
-    /** The request packet nginx's uwsgi_params make: the CGI variables, each a 16-bit little-endian length and the bytes. */
+    /** The variables nginx's uwsgi_params send. */
     private static byte[] uwsgiPacket(String method, int size, byte[] body) {
         List<String> vars = new ArrayList<>(List.of("REQUEST_METHOD", method, "REQUEST_URI", "/warm-up?" + size, "PATH_INFO", "/warm-up",
                 "QUERY_STRING", Integer.toString(size), "SERVER_PROTOCOL", "HTTP/1.1", "REQUEST_SCHEME", "http",
@@ -200,20 +209,7 @@ final class WarmUp {
         if (body != null) {
             vars.addAll(List.of("CONTENT_LENGTH", Integer.toString(body.length), "CONTENT_TYPE", "application/x-www-form-urlencoded"));
         }
-        ByteArrayOutputStream packed = new ByteArrayOutputStream(512);
-        for (String v : vars) {
-            byte[] b = v.getBytes(StandardCharsets.ISO_8859_1);
-            packed.write(b.length & 0xFF);
-            packed.write(b.length >> 8);
-            packed.writeBytes(b);
-        }
-        ByteArrayOutputStream out = new ByteArrayOutputStream(packed.size() + UwsgiPacket.HEADER_SIZE);
-        out.write(0);
-        out.write(packed.size() & 0xFF);
-        out.write(packed.size() >> 8);
-        out.write(0);
-        out.writeBytes(packed.toByteArray());
-        return out.toByteArray();
+        return UwsgiPacket.encode(vars);
     }
 
     private static Socket connect(int port) throws IOException {

@@ -28,9 +28,12 @@ final class AppLoader {
     private static final String DEMO_MODULE = "jwsgi_demo";
 
     private final Settings settings;
+    /** The first worker the master started (not a replacement): it alone gives start-up advice. */
+    private final boolean firstWorker;
 
-    AppLoader(Settings settings) {
+    AppLoader(Settings settings, boolean firstWorker) {
         this.settings = settings;
+        this.firstWorker = firstWorker;
     }
 
     /** Why this Python or config cannot have interpreter workers, or null when it can. */
@@ -78,9 +81,7 @@ final class AppLoader {
      */
     private void recommendInterpreters(PythonVersion version) {
         int n = settings.worker().workers();
-        if (n < 2 || settings.worker().kind() != WorkerOptions.Kind.PROCESS || !version.atLeast(3, 13)) return;
-        boolean first = WorkerIdentity.from(System.getenv()).map(identity -> identity.age() == 1).orElse(false);
-        if (!first) return;
+        if (!firstWorker || n < 2 || settings.worker().kind() != WorkerOptions.Kind.PROCESS || !version.atLeast(3, 13)) return;
         LOG.info("Python {} can run the {} workers as sub-interpreters in one process: -k interpreter -w {} serves the same "
                 + "cores with a sub-interpreter instead of a JVM per worker, for far less memory, if every C extension the app "
                 + "imports supports sub-interpreters (the start names one that does not)", version, n, n);

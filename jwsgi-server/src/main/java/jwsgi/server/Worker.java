@@ -159,7 +159,7 @@ public final class Worker {
             System.out.print(ConfigPrinter.render(settings().effective(), hooks.defined().stream().map(h -> h.pythonName).toList()));
             System.out.flush();
         }
-        AppLoader apps = new AppLoader(settings());
+        AppLoader apps = new AppLoader(settings(), false);
         PythonApp app = PythonApp.prepare(runtime.installation(), apps.options(WorkerPool.Options.threads(1)));
         ExitCode loaded = apps.load(app) == null ? ExitCode.APP_LOAD_ERROR : ExitCode.OK;
         app.close(STOP_WAIT);
@@ -200,7 +200,7 @@ public final class Worker {
     private Serving boot(PythonRuntime runtime, ServerHooks hooks, long pid) throws BootFailure, ServerHooks.HookException {
         SslContextFactory.Server tls = tls();
         AccessLog accessLog = openAccessLog();
-        AppLoader apps = new AppLoader(settings());
+        AppLoader apps = new AppLoader(settings(), identity.age() == 1);
         boolean interpreters = interpreterWorkers(apps, runtime, hooks);
         List<String> environKeys = accessLog == null ? List.of() : List.copyOf(accessLog.format().environKeys());
         WorkerMetrics metrics = metrics();
