@@ -425,6 +425,8 @@ public final class Worker {
         try {
             startup.errorLog().reopen();
             if (accessLog != null) accessLog.reopen();
+            // The first line in the new file: tells the operator (and tests) that this worker switched.
+            LOG.info("Reopened the log files");
         } catch (IOException e) {
             LOG.error("Cannot reopen the logs: {}", e.getMessage());
         }

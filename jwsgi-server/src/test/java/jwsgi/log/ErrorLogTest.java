@@ -148,6 +148,8 @@ class ErrorLogTest {
             Files.move(access, dir.resolve("access.log.1"));
             server.signal("USR1");
             awaitContent(dir.resolve("error.log.1"), "Handling signal: usr1");
+            // The master's line only says the signal was forwarded; the worker's says it switched.
+            awaitContent(errors, "Reopened the log files");
             Http.get(server.url() + "/print?after");
             awaitContent(access, "GET /print?after ");
             assertFalse(Files.readString(access).contains("before"), "a new file");
