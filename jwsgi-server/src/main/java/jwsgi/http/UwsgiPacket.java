@@ -27,22 +27,27 @@ final class UwsgiPacket {
         }
     }
 
-    /** The packet of these variables, as nginx's uwsgi_pass writes it ({@code nameValues}: name, value, name, value...). */
+    /**
+     * The packet of these variables, as nginx's uwsgi_pass writes it ({@code nameValues}: name,
+     * value, name, value...).
+     *
+     * @throws IllegalArgumentException when they take more than the 65,535 bytes a packet holds
+     */
     static byte[] encode(List<String> nameValues) {
-        ByteArrayOutputStream vars = new ByteArrayOutputStream(512);
+        ByteArrayOutputStream packet = new ByteArrayOutputStream(512);
+        packet.writeBytes(new byte[HEADER_SIZE]);  // modifier1 0, the size (below), modifier2 0
         for (String s : nameValues) {
             byte[] b = s.getBytes(StandardCharsets.ISO_8859_1);
-            vars.write(b.length & 0xFF);
-            vars.write(b.length >> 8);
-            vars.writeBytes(b);
+            packet.write(b.length & 0xFF);
+            packet.write(b.length >> 8);
+            packet.writeBytes(b);
         }
-        ByteArrayOutputStream packet = new ByteArrayOutputStream(HEADER_SIZE + vars.size());
-        packet.write(0);
-        packet.write(vars.size() & 0xFF);
-        packet.write(vars.size() >> 8);
-        packet.write(0);
-        packet.writeBytes(vars.toByteArray());
-        return packet.toByteArray();
+        byte[] bytes = packet.toByteArray();
+        int size = bytes.length - HEADER_SIZE;
+        if (size > 0xFFFF) throw new IllegalArgumentException("uwsgi variables of " + size + " bytes: a packet holds at most 65,535");
+        bytes[1] = (byte) size;
+        bytes[2] = (byte) (size >> 8);
+        return bytes;
     }
 
     /** The size of the packet at the buffer's position, header included, or -1 before its header is in. */

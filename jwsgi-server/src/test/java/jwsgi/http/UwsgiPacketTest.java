@@ -9,6 +9,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -40,6 +41,16 @@ class UwsgiPacketTest {
         List<Map.Entry<String, String>> vars = UwsgiPacket.parse(buffer);
         assertEquals(List.of(Map.entry("REQUEST_METHOD", "POST"), Map.entry("PATH_INFO", "/caf\u00e9"), Map.entry("EMPTY", "")), vars);
         assertEquals(4, buffer.remaining());
+    }
+
+    @Test
+    void anEncodedPacketIsTheOneNginxWritesAndParsesBack() throws Exception {
+        List<String> nameValues = List.of("REQUEST_METHOD", "GET", "PATH_INFO", "/caf\u00e9", "EMPTY", "");
+        byte[] encoded = UwsgiPacket.encode(nameValues);
+        assertArrayEquals(packet(0, nameValues.toArray(String[]::new)), encoded);
+        assertEquals(List.of(Map.entry("REQUEST_METHOD", "GET"), Map.entry("PATH_INFO", "/caf\u00e9"), Map.entry("EMPTY", "")),
+                UwsgiPacket.parse(ByteBuffer.wrap(encoded)));
+        assertThrows(IllegalArgumentException.class, () -> UwsgiPacket.encode(List.of("BIG", "v".repeat(0x10000))));
     }
 
     @Test
